@@ -1,0 +1,23 @@
+/** Builds any model from its plain-data config. */
+import * as tf from '@tensorflow/tfjs';
+import { ModelConfig, validateModelConfig } from './config';
+import { GatedPixelCNN } from './gated';
+import { Condition } from './layers';
+import { PixelModel } from './model';
+import { SimplePixelCNN } from './simple';
+
+export * from './config';
+export { Condition } from './layers';
+export { PixelModel, parameterCount } from './model';
+export { SimplePixelCNN } from './simple';
+export { GatedPixelCNN } from './gated';
+
+export function buildModel(config: ModelConfig): PixelModel {
+  validateModelConfig(config);
+  return config.kind === 'simple' ? new SimplePixelCNN(config) : new GatedPixelCNN(config);
+}
+
+/** Class labels -> the location-independent condition (one-hot). */
+export function classCondition(labels: ArrayLike<number>, classes: number): Condition {
+  return { vector: tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), classes).toFloat() as tf.Tensor2D) };
+}
