@@ -36,7 +36,8 @@ export interface GatedLayer {
   horizontal: Conv; // [1, k//2+1, hIn, 2c]; the last tap is the current pixel (colour masked)
   link: Conv; // 1x1 [2c, 2c]: vertical features into the horizontal stack
   output: Conv; // 1x1 [c, c], colour mask B
-  verticalCondition: ConditionProjection;
+  /** Absent in the last layer, whose gated vertical output nothing reads. */
+  verticalCondition?: ConditionProjection;
   horizontalCondition: ConditionProjection;
   residual: boolean;
 }
@@ -68,7 +69,7 @@ export class GatedPixelCNN implements PixelModel {
         link: createConv(this.params, `layer${l}.link`, [1, 1], 2 * c, 2 * c, [0, 0, 0, 0]),
         output: createConv(this.params, `layer${l}.output`, [1, 1], c, c, [0, 0, 0, 0],
           tf.tensor4d(colourMask('B', c, c, colours), [1, 1, c, c])),
-        verticalCondition: createConditionProjection(this.params, `layer${l}.vcond`, config.conditionSize, config.conditionMapChannels, 2 * c),
+        verticalCondition: l === layers - 1 ? undefined : createConditionProjection(this.params, `layer${l}.vcond`, config.conditionSize, config.conditionMapChannels, 2 * c),
         horizontalCondition: createConditionProjection(this.params, `layer${l}.hcond`, config.conditionSize, config.conditionMapChannels, 2 * c),
         residual: l > 0,
       });
@@ -89,10 +90,10 @@ export class GatedPixelCNN implements PixelModel {
   layer(layer: GatedLayer, v: tf.Tensor4D, h: tf.Tensor4D, condition?: Condition): [tf.Tensor4D, tf.Tensor4D] {
     const verticalFeatures = this.verticalConv(layer, v); // [N, H, W, 2c]
     const linked = applyConv(layer.link, this.blindSpot ? verticalFeatures : shiftDown(verticalFeatures)); // [N, H, W, 2c]
-    const verticalPre = addCondition(verticalFeatures, layer.verticalCondition, condition);
     const horizontalPre = addCondition(tf.add(applyConv(layer.horizontal, h), linked), layer.horizontalCondition, condition);
     const horizontalOut = applyConv(layer.output, gate(horizontalPre)); // [N, H, W, c]
-    return [gate(verticalPre), layer.residual ? tf.add(h, horizontalOut) : horizontalOut];
+    const verticalOut = layer.verticalCondition ? gate(addCondition(verticalFeatures, layer.verticalCondition, condition)) : v;
+    return [verticalOut, layer.residual ? tf.add(h, horizontalOut) : horizontalOut];
   }
 
   logits(images: tf.Tensor4D, condition?: Condition): tf.Tensor5D {

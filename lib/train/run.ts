@@ -1,0 +1,69 @@
+/**
+ * A training run: a model, its objective and a trainer over one dataset, created fresh or restored
+ * from a checkpoint. Notebooks and the command line both go through here.
+ */
+import { Dataset } from '../data/dataset';
+import { buildModel, ModelConfig, modelConfig } from '../models';
+import { PixelModel } from '../models/model';
+import { Checkpoint, captureCheckpoint, loadOptimizer, loadWeights } from './checkpoint';
+import { TrainConfig, trainConfig } from './config';
+import { pixelCnnObjective } from './objective';
+import { Trainer } from './trainer';
+
+export interface Run {
+  dataset: Dataset;
+  model: PixelModel;
+  trainer: Trainer;
+}
+
+/** A model config fitted to a dataset: image shape and colours from the data, classes for conditional models. */
+export function modelConfigFor(dataset: Dataset, overrides: Partial<ModelConfig> = {}): ModelConfig {
+  const conditional = overrides.kind === 'conditional';
+  if (conditional && dataset.classNames.length === 0 && !overrides.conditionMapChannels) {
+    throw new Error(`dataset ${dataset.name} has no class labels: a class-conditional model cannot be trained on it`);
+  }
+  return modelConfig({
+    height: dataset.height, width: dataset.width, colours: dataset.channels,
+    conditionSize: conditional ? dataset.classNames.length : 0,
+    ...overrides,
+  });
+}
+
+function checkShape(config: ModelConfig, dataset: Dataset): void {
+  if (config.height !== dataset.height || config.width !== dataset.width || config.colours !== dataset.channels) {
+    throw new Error(`model expects ${config.height}x${config.width}x${config.colours} images, dataset ${dataset.name} has ${dataset.height}x${dataset.width}x${dataset.channels}`);
+  }
+}
+
+export function startRun(dataset: Dataset, model: Partial<ModelConfig> = {}, train: Partial<TrainConfig> = {}): Run {
+  const config = modelConfigFor(dataset, model);
+  checkShape(config, dataset);
+  const pixelModel = buildModel(config);
+  return { dataset, model: pixelModel, trainer: new Trainer(pixelCnnObjective(pixelModel), dataset, trainConfig(train)) };
+}
+
+export async function checkpointRun(run: Run, meta: Record<string, unknown> = {}): Promise<Checkpoint> {
+  return captureCheckpoint(run.model.config, run.model.params, {
+    trainConfig: run.trainer.config, trainerState: run.trainer.state, optimizer: run.trainer.optimizer,
+    meta: { dataset: run.dataset.name, ...meta },
+  });
+}
+
+/**
+ * Restores a run from a checkpoint: weights, Adam's state, history and data position. `train`
+ * overrides the saved train config (e.g. more epochs).
+ */
+export async function resumeRun(checkpoint: Checkpoint, dataset: Dataset, train: Partial<TrainConfig> = {}, source = 'checkpoint'): Promise<Run> {
+  checkShape(checkpoint.modelConfig, dataset);
+  const model = buildModel(checkpoint.modelConfig);
+  loadWeights(model.params, checkpoint, source);
+  const config = trainConfig({ ...checkpoint.trainConfig, ...train });
+  const trainer = new Trainer(pixelCnnObjective(model), dataset, config, checkpoint.trainerState && structuredClone(checkpoint.trainerState));
+  if (checkpoint.optimizer) await loadOptimizer(trainer.optimizer, model.params, checkpoint, source);
+  return { dataset, model, trainer };
+}
+
+export function disposeRun(run: Run): void {
+  run.trainer.optimizer.dispose();
+  run.model.params.dispose();
+}
