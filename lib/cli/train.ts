@@ -1,0 +1,147 @@
+/**
+ * `npm run train -- ...`: trains a model from the command line with the original project's flags
+ * (`train-cnn.py` / `train-cond.py`), writing a run folder with checkpoints, history.json and a sample
+ * grid per evaluation. Node-only (files, progress bar).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import * as cliProgress from 'cli-progress';
+import { initBackend } from '../backend';
+import { loadDataset, TASK_NAMES } from '../data';
+import { MODEL_KINDS, ModelKind, parameterCount } from '../models';
+import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
+import { checkpointRun, disposeRun, resumeRun, Run, startRun } from '../train/run';
+import { EpochRecord } from '../train/trainer';
+
+function integer(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+export interface TrainOptions {
+  task: string;
+  model: ModelKind;
+  epochs: number;
+  batchSize: number;
+  layers: number;
+  kernelSize: number;
+  channels: number;
+  learningRate: number;
+  limit?: number;
+  testLimit?: number;
+  evaluateEvery: number;
+  dataDirectory?: string;
+  out?: string;
+  resume?: string;
+  seed: number;
+  json: boolean;
+  samples: boolean;
+}
+
+export function commandLine(): Command {
+  return new Command('train')
+    .description('Train a PixelCNN on a dataset; writes checkpoints, history.json and sample grids to a run folder')
+    .addOption(new Option('-t, --task <task>', 'dataset').choices([...TASK_NAMES]).default('mnist'))
+    .addOption(new Option('-m, --model <kind>', 'model').choices([...MODEL_KINDS]).default('gated'))
+    .option('-e, --epochs <n>', 'number of epochs', integer(1), 15)
+    .option('-b, --batch-size <n>', 'batch size', integer(1), 64)
+    .option('-x, --layers <n>', 'number of masked/gated layers', integer(1), 5)
+    .option('-k, --kernel-size <n>', 'kernel size (odd)', integer(1), 5)
+    .option('-c, --channels <n>', 'hidden channels (divisible by the colours)', integer(1), 30)
+    .option('-l, --learning-rate <lr>', 'Adam learning rate', positiveNumber, 0.001)
+    .option('--limit <n>', 'at most this many training images per epoch', integer(1))
+    .option('--test-limit <n>', 'at most this many test images per evaluation', integer(1))
+    .option('--evaluate-every <n>', 'evaluate (and sample) every this many epochs', integer(1), 1)
+    .option('-D, --data-directory <dir>', 'where the dataset is (see README)')
+    .option('--out <dir>', 'run folder (default runs/<task>-<model>-<time>)')
+    .option('--resume <checkpoint>', 'continue from a checkpoint file or a run folder holding checkpoint.ckpt')
+    .option('--seed <n>', 'seed for weights and data order', integer(0), 0)
+    .option('--json', 'print one JSON line per epoch on stdout', false)
+    .option('--no-samples', 'skip the sample grid after each evaluation')
+    .exitOverride();
+}
+
+function resolveCheckpoint(resume: string): string {
+  const file = fs.existsSync(resume) && fs.statSync(resume).isDirectory() ? path.join(resume, 'checkpoint.ckpt') : resume;
+  if (!fs.existsSync(file)) throw new Error(`--resume: ${file} does not exist`);
+  return file;
+}
+
+export type GridWriter = (run: Run, file: string) => Promise<void>;
+
+export async function train(options: TrainOptions, writeGrid?: GridWriter): Promise<Run> {
+  const backend = await initBackend();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(`backend: ${backend.description}`);
+  const dataset = await loadDataset(options.task, { dataDirectory: options.dataDirectory });
+  log(`dataset: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test, ${dataset.height}x${dataset.width}x${dataset.channels})`);
+  const trainOverrides = {
+    epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, limit: options.limit,
+    testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed,
+  };
+  const checkpointFile = options.resume ? resolveCheckpoint(options.resume) : undefined;
+  const run = checkpointFile
+    ? await resumeRun(readCheckpoint(checkpointFile), dataset, { epochs: options.epochs }, checkpointFile)
+    : startRun(dataset, { kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed }, trainOverrides);
+  const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${options.task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  fs.mkdirSync(out, { recursive: true });
+  log(`model: ${run.model.config.kind}, ${parameterCount(run.model)} parameters; run folder: ${out}`);
+
+  const bar = new cliProgress.SingleBar({
+    format: 'epoch {epoch} [{bar}] {value}/{total} batches | {bits} bits/dim | {eta_formatted} left',
+    stream: process.stderr, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 10000,
+  }, cliProgress.Presets.shades_classic);
+  let barEpoch = -1;
+  await run.trainer.run({
+    onBatch: (info) => {
+      if (info.epoch !== barEpoch) {
+        bar.start(info.batchesPerEpoch, info.batch, { epoch: info.epoch, bits: '-' });
+        barEpoch = info.epoch;
+      }
+      bar.update(info.batch + 1, { bits: info.bitsPerDim.toFixed(3) });
+    },
+    onEpoch: async (record: EpochRecord, history) => {
+      bar.stop();
+      barEpoch = -1;
+      saveCheckpoint(path.join(out, 'checkpoint.ckpt'), await checkpointRun(run, { task: options.task }));
+      writeFileAtomic(path.join(out, 'history.json'), JSON.stringify(history.epochs, null, 1));
+      const line = { epoch: record.epoch, train_bits_per_dim: record.trainBitsPerDim, test_bits_per_dim: record.testBitsPerDim ?? null, seconds: record.seconds };
+      if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+      log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim` : ''} (${record.seconds.toFixed(1)} s)`);
+      if (record.testBitsPerDim !== undefined && options.samples && writeGrid) {
+        await writeGrid(run, path.join(out, `samples-epoch-${record.epoch}.png`));
+      }
+    },
+  });
+  return run;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = commandLine();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    return code === undefined ? 2 : code === 0 ? 0 : 2;
+  }
+  const run = await train(program.opts<TrainOptions>());
+  disposeRun(run);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (error: Error) => {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exit(1);
+  });
+}

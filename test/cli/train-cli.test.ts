@@ -1,0 +1,54 @@
+/** The training command line, run as a real child process on real MNIST. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..');
+
+function train(args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib/cli/train.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('npm run train', () => {
+  test('trains, writes the run folder, prints JSON lines, and resumes', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-run-'));
+    const tiny = ['-x', '2', '-c', '4', '-k', '3', '-b', '16', '--limit', '32', '--test-limit', '16', '--json', '--out', out];
+    const first = train(['-m', 'gated', '-e', '1', ...tiny]);
+    assert.equal(first.code, 0, first.stderr);
+    const lines = first.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1);
+    assert.deepEqual(Object.keys(lines[0]).sort(), ['epoch', 'seconds', 'test_bits_per_dim', 'train_bits_per_dim']);
+    assert.equal(lines[0].epoch, 0);
+    assert.ok(lines[0].test_bits_per_dim > 7 && lines[0].test_bits_per_dim < 9, first.stdout);
+    assert.match(first.stderr, /backend: wasm/);
+    assert.match(first.stderr, /model: gated, \d+ parameters/);
+    assert.ok(fs.existsSync(path.join(out, 'checkpoint.ckpt')));
+    const history = JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8'));
+    assert.equal(history.length, 1);
+
+    const resumed = train(['--resume', out, '-e', '2', '--json']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const more = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(more.map((l) => l.epoch), [1], 'resuming continues with the next epoch');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8')).length, 2);
+  });
+
+  for (const [args, pattern] of [
+    [['-k', '4'], /kernelSize \(-k\) must be odd/],
+    [['-x', 'five'], /option '-x, --layers <n>' argument 'five' is invalid/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['-m', 'pixelrnn'], /option '-m, --model <kind>' argument 'pixelrnn' is invalid/],
+    [['-t', 'svhn'], /option '-t, --task <task>' argument 'svhn' is invalid/],
+    [['--resume', '/nonexistent/run'], /--resume: \/nonexistent\/run does not exist/],
+  ] as [string[], RegExp][]) {
+    test(`bad input ${args.join(' ')} gives a clear error`, () => {
+      const result = train([...args, '-e', '1', '--limit', '1']);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, pattern);
+    });
+  }
+});
