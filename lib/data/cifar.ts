@@ -135,7 +135,10 @@ export async function readCifarArchive(archive: string, md5?: string): Promise<M
   try {
     await pipeline(fs.createReadStream(archive), hasher, zlib.createGunzip(), extract);
   } catch (e) {
-    throw new Error(`${archive}: cannot read the CIFAR-10 archive (${(e as Error).message}); expected a cifar-10-binary.tar.gz`);
+    throw new Error(
+      `${archive}: cannot read the CIFAR-10 archive (${(e as Error).message}); expected a cifar-10-binary.tar.gz. ` +
+        `If it is a damaged download, delete it to download it again`,
+    );
   }
   if (md5 !== undefined) {
     const actual = hasher.hash.digest('hex');

@@ -68,8 +68,8 @@ export async function downloadFile(url: string, destination: string, options: Do
   const name = path.basename(destination);
   let received = 0;
   let total: number | undefined;
-  const report = (finished: boolean) =>
-    options.onProgress?.({ phase: 'download', file: name, done: received, total, unit: 'bytes', finished });
+  const report = (finished: boolean, failed = false) =>
+    options.onProgress?.({ phase: 'download', file: name, done: received, total, unit: 'bytes', finished, ...(failed ? { failed } : {}) });
   try {
     let current = url;
     let res: http.IncomingMessage;
@@ -128,7 +128,7 @@ export async function downloadFile(url: string, destination: string, options: Do
     report(true);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    report(true);
+    report(true, true);
     throw e;
   }
 }

@@ -98,7 +98,8 @@ export function readIdxFile(path: string, expect: IdxExpectation = {}): IdxArray
   } catch (e) {
     throw new Error(`${path}: cannot read IDX file (${(e as Error).message})`);
   }
-  return parseIdx(maybeGunzip(raw, path), path, expect);
+  // Sizes in errors are of the decompressed data; say so for gzipped files.
+  return parseIdx(maybeGunzip(raw, path), isGzip(raw) ? `${path} (after gunzip)` : path, expect);
 }
 
 /**

@@ -7,14 +7,16 @@
  * Images are unlabelled: every label is 0 and classNames is []. Alpha channels are dropped (as PIL's
  * convert('RGB') does); greyscale images are expanded to RGB.
  *
- * PNGs are decoded with pngjs (exact pixels); JPEGs with @napi-rs/canvas (skia's decoder: values can differ
- * by a level or two from libjpeg's, as between any two JPEG decoders).
+ * PNGs are decoded with pngjs (exact pixels, CRC-checked); JPEGs with @napi-rs/canvas (skia's decoder: values
+ * can differ by a level or two from libjpeg's, as between any two JPEG decoders), in a child process because
+ * skia crashes on some damaged JPEGs (see ./jpeg).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import type { Dataset, Split } from './dataset';
 import { validateDataset } from './dataset';
+import { JpegDecoder, type RgbaImage } from './jpeg';
 import type { ProgressCallback } from './progress';
 
 export const IMAGENET64_SIZE = 64;
@@ -48,9 +50,15 @@ function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray, pixels: number): Uint8A
 
 /**
  * Decodes a PNG or JPEG file's bytes to RGB. When `expectSize` is given, an image of another size is an
- * error (checked from the PNG header before decoding). Errors name `file`.
+ * error (checked from the header before decoding). Errors name `file`. JPEGs are decoded by `decoder`
+ * (a child process, see ./jpeg); without one, a decoder is started and stopped for this image.
  */
-export async function decodeImage(bytes: Uint8Array, file: string, expectSize?: number): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  file: string,
+  expectSize?: number,
+  decoder?: JpegDecoder,
+): Promise<DecodedImage> {
   const kind = sniffImage(bytes);
   if (kind === undefined) {
     throw new Error(`${file}: not a PNG or JPEG image (unrecognised first bytes); expected a ${expectSize ?? ''}${expectSize ? 'x' + expectSize + ' ' : ''}PNG or JPEG`);
@@ -74,21 +82,81 @@ export async function decodeImage(bytes: Uint8Array, file: string, expectSize?: 
     checkSize(png.width, png.height);
     return { width: png.width, height: png.height, rgb: rgbaToRgb(png.data, png.width * png.height) };
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const canvas = require('@napi-rs/canvas') as typeof import('@napi-rs/canvas');
-  let image: InstanceType<typeof canvas.Image>;
+  // Check the file's structure ourselves first (a clear error for a truncated file), and read the size from
+  // the frame header; then decode in the child process (see ./jpeg).
+  const info = jpegInfo(bytes, file);
+  checkSize(info.width, info.height);
+  const own = decoder === undefined;
+  const jpeg = decoder ?? new JpegDecoder();
+  let image: RgbaImage;
   try {
-    image = await canvas.loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (e) {
-    throw new Error(`${file}: cannot decode JPEG (${(e as Error).message})`);
+    image = await jpeg.decode(bytes, file);
+  } finally {
+    if (own) jpeg.close();
   }
-  checkSize(image.width, image.height);
-  if (image.width === 0 || image.height === 0) throw new Error(`${file}: cannot decode JPEG (no pixels)`);
-  const c = canvas.createCanvas(image.width, image.height);
-  const ctx = c.getContext('2d');
-  ctx.drawImage(image, 0, 0);
-  const data = ctx.getImageData(0, 0, image.width, image.height).data;
+  if (image.width !== info.width || image.height !== info.height) {
+    throw new Error(`${file}: cannot decode JPEG (decoded ${image.width}x${image.height}, header says ${info.width}x${info.height})`);
+  }
+  const data = image.rgba;
+  // A JPEG has no alpha: pixels the decoder could not produce come back transparent.
+  for (let i = 3; i < data.length; i += 4) {
+    if (data[i] !== 255) {
+      const p = (i - 3) / 4;
+      throw new Error(`${file}: cannot decode JPEG (pixel (${p % image.width}, ${Math.floor(p / image.width)}) was not decoded: damaged data)`);
+    }
+  }
   return { width: image.width, height: image.height, rgb: rgbaToRgb(data, image.width * image.height) };
+}
+
+export interface JpegInfo {
+  width: number;
+  height: number;
+  components: number;
+}
+
+/**
+ * Walks a JPEG's marker segments: start-of-image, segments lying wholly inside the file, a frame header
+ * (SOFn: size and components), a start-of-scan, and an end-of-image marker after the scan data. Throws an
+ * error naming `file` when the structure is broken (a truncated file, typically).
+ */
+export function jpegInfo(bytes: Uint8Array, file: string): JpegInfo {
+  const damaged = (why: string) => new Error(`${file}: damaged or truncated JPEG (${why}); expected a complete JPEG file`);
+  const n = bytes.length;
+  if (n < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw damaged('no start-of-image marker');
+  let i = 2;
+  let frame: JpegInfo | undefined;
+  for (;;) {
+    if (i + 1 >= n) throw damaged(`file ends at byte ${n} before the image data`);
+    if (bytes[i] !== 0xff) throw damaged(`expected a marker at byte ${i}, found 0x${bytes[i].toString(16)}`);
+    let marker = bytes[i + 1];
+    while (marker === 0xff && i + 2 < n) marker = bytes[++i + 1]; // fill bytes
+    i += 2;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) continue; // markers without a segment
+    if (marker === 0xd9) throw damaged('end-of-image marker before any image data');
+    if (i + 2 > n) throw damaged(`file ends inside the header of marker 0xff${marker.toString(16)}`);
+    const length = (bytes[i] << 8) | bytes[i + 1];
+    if (length < 2 || i + length > n) throw damaged(`segment 0xff${marker.toString(16)} at byte ${i - 2} runs past the end of the file`);
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) {
+      if (length < 8) throw damaged('frame header too short');
+      frame = { height: (bytes[i + 3] << 8) | bytes[i + 4], width: (bytes[i + 5] << 8) | bytes[i + 6], components: bytes[i + 7] };
+      if (frame.width === 0 || frame.height === 0) throw damaged(`frame header gives size ${frame.width}x${frame.height}`);
+      if (frame.components !== 1 && frame.components !== 3) throw damaged(`${frame.components} colour components; expected 1 or 3`);
+    }
+    i += length;
+    if (marker === 0xda) break; // start of scan: entropy-coded data follows
+  }
+  if (!frame) throw damaged('no frame header before the image data');
+  // In entropy-coded data 0xff is always followed by 0x00 or a restart marker, so 0xff 0xd9 is the end.
+  let end = -1;
+  for (let k = i; k + 1 < n; k++) {
+    if (bytes[k] === 0xff && bytes[k + 1] === 0xd9) {
+      end = k;
+      break;
+    }
+  }
+  if (end < 0) throw damaged('no end-of-image marker: the file is truncated');
+  return frame;
 }
 
 /** Every non-hidden file under `dir`, recursively, in sorted order. */
@@ -122,18 +190,26 @@ export async function readImageFolder(dir: string, options: ImageFolderOptions):
   if (files.length === 0) throw new Error(`image folder ${dir} holds no images; expected PNG or JPEG files in its subfolders`);
   const bytesPerImage = options.size * options.size * 3;
   const images = new Uint8Array(files.length * bytesPerImage);
-  const report = (done: number, finished: boolean) =>
-    options.onProgress?.({ phase: 'decode', file: dir, done, total: files.length, unit: 'images', finished });
+  const report = (done: number, finished: boolean, failed = false) =>
+    options.onProgress?.({ phase: 'decode', file: dir, done, total: files.length, unit: 'images', finished, ...(failed ? { failed } : {}) });
   report(0, false);
+  const decoder = new JpegDecoder();
   try {
     for (let i = 0; i < files.length; i++) {
-      const decoded = await decodeImage(fs.readFileSync(files[i]), files[i], options.size);
+      let decoded: DecodedImage;
+      try {
+        decoded = await decodeImage(fs.readFileSync(files[i]), files[i], options.size, decoder);
+      } catch (e) {
+        report(i, true, true);
+        throw e;
+      }
       images.set(decoded.rgb, i * bytesPerImage);
       if (i % 1000 === 999) report(i + 1, false);
     }
   } finally {
-    report(files.length, true);
+    decoder.close();
   }
+  report(files.length, true);
   return { images, labels: new Uint8Array(files.length), count: files.length };
 }
 

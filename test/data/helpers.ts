@@ -32,9 +32,18 @@ export function cifarRecord(label: number, pixel: (p: number, c: number) => numb
   return rec;
 }
 
-/** The pixel pattern the CIFAR tests write: distinct per record, pixel and channel. */
+/**
+ * The pixel pattern the CIFAR tests write: a hash of (record, pixel, channel), so it differs everywhere
+ * and does not compress (the test archives are then tens of kB, sent in many pieces).
+ */
 export function cifarPattern(record: number): (p: number, c: number) => number {
-  return (p, c) => (record * 31 + p * (c + 1) * 7 + c * 85) % 256;
+  return (p, c) => {
+    // Murmur3's finaliser of a number unique to (record, p, c).
+    let h = record * 4099 + p * 3 + c + 1;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & 255;
+  };
 }
 
 export const CIFAR_CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
