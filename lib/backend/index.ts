@@ -7,24 +7,42 @@
  * Node-only at the edges: optional packages are loaded with `require` inside functions.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmGradientKernels } from './wasm-kernels';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
+import { wasmGuardStatus } from './wasm-guard';
+
+export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
+export { WasmBackendError, wasmGuardStatus } from './wasm-guard';
+
+// Register at import: the wasm guard can only watch XNNPACK's messages in a wasm module created after it,
+// and code may touch tf (which initialises the highest-priority backend, wasm) before calling initBackend.
+registerWasmGradientKernels();
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendInfo {
   name: BackendName;
-  /** Human-readable description, e.g. "wasm (SIMD, 1 thread, our Conv2DBackpropFilter)". */
+  /** Human-readable description, e.g. "wasm (SIMD, 1 thread; our XNNPACK-based BatchMatMul, ...)". */
   description: string;
 }
 
 let current: BackendInfo | undefined;
 
 function parseForced(value: string | undefined): BackendName | undefined {
-  if (value === undefined || value === '') return undefined;
-  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
-  throw new Error(`PIXEL_BACKEND=${value} is not a known backend; expected one of ${BACKEND_NAMES.join(', ')}`);
+  const v = value?.trim().toLowerCase();
+  if (v === undefined || v === '') return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName;
+  throw new Error(`PIXEL_BACKEND=${JSON.stringify(value)} is not a known backend; expected one of ` +
+    `${BACKEND_NAMES.join(', ')} (or unset, to pick the fastest that loads)`);
+}
+
+async function wasmDescription(): Promise<string> {
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = getThreadsCount();
+  const guard = wasmGuardStatus().watchingXnnMessages ? 'XNNPACK failures throw' : 'XNNPACK failures only logged';
+  return ` (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; our XNNPACK-based ` +
+    `${WASM_GRADIENT_KERNELS.join(', ')}; ${guard})`;
 }
 
 function tryLoadTensorflow(): string | undefined {
@@ -49,32 +67,49 @@ async function activate(name: BackendName): Promise<boolean> {
 }
 
 /**
- * Selects and initialises the backend once per process (later calls return the same answer).
- * `forced` overrides the environment variable; both name a backend that must then load.
+ * Selects and initialises the backend once per process: later calls return the same answer, unless they
+ * force a different backend, which is then switched to. `forced` overrides the environment variable
+ * `PIXEL_BACKEND`; either names a backend that must then load (or this throws, naming it). Without either,
+ * the first of tensorflow (only when @tensorflow/tfjs-node-gpu or -node is installed and loads), wasm, cpu
+ * that initialises is used.
  */
 export async function initBackend(forced?: BackendName): Promise<BackendInfo> {
-  const want = forced ?? parseForced(process.env.PIXEL_BACKEND);
+  let want: BackendName | undefined;
+  let source: string;
+  if (forced !== undefined) {
+    if (!(BACKEND_NAMES as readonly string[]).includes(forced)) {
+      throw new Error(`initBackend(${JSON.stringify(forced)}): not a known backend; expected one of ${BACKEND_NAMES.join(', ')}`);
+    }
+    want = forced;
+    source = `initBackend('${forced}')`;
+  } else {
+    want = parseForced(process.env.PIXEL_BACKEND);
+    source = `PIXEL_BACKEND=${want}`;
+  }
   if (current && (want === undefined || want === current.name)) return current;
-  tf.enableProdMode();
+  tf.enableProdMode(); // also silences the cpu backend's "install tfjs-node" banner
   const candidates: BackendName[] = want ? [want] : [...BACKEND_NAMES];
   for (const name of candidates) {
     let detail = '';
     if (name === 'tensorflow') {
       const pkg = tryLoadTensorflow();
       if (!pkg) {
-        if (want) throw new Error('PIXEL_BACKEND=tensorflow but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads; install one (npm install @tensorflow/tfjs-node)');
+        if (want) {
+          throw new Error(`${source}, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads; ` +
+            'install one (npm install @tensorflow/tfjs-node) or choose wasm or cpu');
+        }
         continue;
       }
       detail = ` via ${pkg}`;
     }
     if (await activate(name)) {
       await tf.ready();
-      if (name === 'wasm') detail = ' (SIMD, single-threaded in Node, with our weight-gradient kernels)';
+      if (name === 'wasm') detail = await wasmDescription();
       if (name === 'cpu') detail = ' (pure JavaScript; slow)';
       current = { name, description: `${name}${detail}` };
       return current;
     }
-    if (want) throw new Error(`PIXEL_BACKEND=${want}: the ${want} backend failed to initialise`);
+    if (want) throw new Error(`${source}: the ${want} backend failed to initialise`);
   }
   throw new Error('no TensorFlow.js backend could be initialised');
 }
