@@ -140,6 +140,23 @@ test('JPEG decoding survives a crash of the decoder process and reports the file
   }
 });
 
+test('a JPEG the decoder could only partly decode (transparent pixels) is an error naming the file', async () => {
+  const canvas = createCanvas(64, 64);
+  const jpeg = canvas.encodeSync('jpeg', 90);
+  // Skia leaves the pixels of damaged data transparent; stand in for it with a decoder that does so.
+  class PartialDecoder extends JpegDecoder {
+    override async decode(): Promise<{ width: number; height: number; rgba: Uint8Array }> {
+      const rgba = new Uint8Array(64 * 64 * 4).fill(255);
+      rgba[(10 * 64 + 3) * 4 + 3] = 0;
+      return { width: 64, height: 64, rgba };
+    }
+  }
+  await assert.rejects(
+    decodeImage(jpeg, 'partial.jpg', 64, new PartialDecoder()),
+    /^Error: partial\.jpg: cannot decode JPEG \(pixel \(3, 10\) was not decoded: damaged data\)$/,
+  );
+});
+
 test('damaged JPEGs give errors naming the file, never a crash of this process', async () => {
   const canvas = createCanvas(64, 64);
   const ctx = canvas.getContext('2d');
