@@ -23,7 +23,7 @@ export interface LoadProgress {
 export type ProgressCallback = (progress: LoadProgress) => void;
 
 function formatAmount(n: number, unit: LoadProgress['unit']): string {
-  if (unit === 'images') return `${n} images`;
+  if (unit === 'images') return `${n} image${n === 1 ? '' : 's'}`;
   return n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`;
 }
 
