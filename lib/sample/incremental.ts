@@ -1,0 +1,72 @@
+/**
+ * What the fast sampler's driver (fast.ts) needs from a model-specific incremental evaluator. The driver
+ * walks the pixels in raster order from the first one anything is drawn at; per pixel it calls
+ * `beginPixel`, then `step` for each colour that is drawn (and always for the last colour, with `store`,
+ * so the caches receive the pixel's final hidden activations), `storeInput` once its colours are final, then
+ * `endPixel`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { SamplePlan } from './plan';
+import { SCALED_VALUES } from './cache';
+
+/** Logits of one colour for the whole batch: sample n's 256 logits start at n * stride + offset. */
+export interface StepLogits {
+  data: Float32Array;
+  stride: number;
+  offset: number;
+}
+
+export interface Incremental {
+  /** Fills the caches for the state just before pixel (i0, j0) from one full forward pass (given pixels). */
+  prime(i0: number, j0: number): Promise<void>;
+  /** Work done once per row before its pixels (the gated model's vertical stack). */
+  beginRow(i: number): Promise<void>;
+  /** Records the final colours of pixel (i, j) as the first layer's input (after its last draw). */
+  storeInput(i: number, j: number): void;
+  /** Per-pixel work that does not depend on the pixel's own colours. */
+  beginPixel(i: number, j: number): void;
+  /**
+   * Evaluates every layer at (i, j) from the pixel's current colours; returns the logits of colour c when
+   * `logits`, and with `store` writes the pixel's hidden activations into the caches (the caller guarantees
+   * they are final then: only the last colour is still undrawn, and no layer's output at (i, j) sees it).
+   */
+  step(i: number, j: number, c: number, logits: boolean, store: boolean): Promise<StepLogits | undefined>;
+  endPixel(): void;
+  /** Frees every tensor the evaluator holds. */
+  dispose(): void;
+}
+
+/** The network inputs of pixel (i, j) of every sample, [N * C] (scaled like scalePixels). */
+export function pixelInputs(plan: SamplePlan, i: number, j: number): Float32Array {
+  const { count, colours, imageSize } = plan;
+  const out = new Float32Array(count * colours);
+  const base = (i * plan.width + j) * colours;
+  for (let n = 0; n < count; n++) {
+    for (let c = 0; c < colours; c++) out[n * colours + c] = SCALED_VALUES[plan.images[n * imageSize + base + c]];
+  }
+  return out;
+}
+
+/** Reads several [N, k_m] tensors with one transfer: returns the data of concat(parts, 1) and its row stride. */
+export async function readRows(parts: tf.Tensor2D[]): Promise<{ data: Float32Array; stride: number }> {
+  const joined = tf.tidy(() => (parts.length === 1 ? parts[0].clone() : tf.concat2d(parts, 1)));
+  try {
+    const data = (await joined.data()) as Float32Array;
+    return { data, stride: joined.shape[1] };
+  } finally {
+    joined.dispose();
+  }
+}
+
+/** Owns tensors created once per sampling run (weights in matrix form), freed with `dispose`. */
+export class TensorPool {
+  private readonly owned: tf.Tensor[] = [];
+  keep<T extends tf.Tensor>(tensor: T): T {
+    this.owned.push(tensor);
+    return tensor;
+  }
+  dispose(): void {
+    tf.dispose(this.owned);
+    this.owned.length = 0;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Sampling from the autoregressive image models: the naive reference sampler (one full forward pass per
+ * subpixel), the fast incremental sampler, and the sample/completion grid. Browser-safe (no Node-only
+ * imports); the grid's PNG encoding lives in lib/render/grid.ts.
+ */
+export { drawCategorical, sampleStream, streamSeeds } from './categorical';
+export type { GivenPixels, SampleCondition, SampleOptions, SampleProgress, SampleResult } from './plan';
+export { sampleReference } from './reference';
+export { sampleFast, supportsFastSampling } from './fast';
+export { sample } from './sample';
+export type { SamplerName } from './sample';
+export { sampleGrid } from './grid';
+export type { GridOptions, SampleGridResult } from './grid';
