@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { registerWasmGradientKernels, stockWasmConv2DBackpropInput } from '../lib/backend/wasm-kernels';
+import { registerWasmGradientKernels, stockWasmKernel } from '../lib/backend/wasm-kernels';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { name: string; B: number; H: number; W: number; Ci: number; Co: number; Kh: number; Kw: number; s: number; pad: Pad; depthwise?: boolean }
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       const impl = backendName === 'cpu' ? 'pure JS' : 'ours';
       await measure(backendName, 'forward', backendName === 'cpu' ? 'pure JS' : 'XNNPACK', runKernel(k(fwdName), { x, filter: w }, common), secs);
       if (backendName === 'wasm' && !c.depthwise) {
-        await measure(backendName, 'dX', 'stock C++', runKernel(stockWasmConv2DBackpropInput()!, { dy, filter: w }, { ...common, inputShape: xShape }));
+        await measure(backendName, 'dX', 'stock C++', runKernel(stockWasmKernel('Conv2DBackpropInput')!, { dy, filter: w }, { ...common, inputShape: xShape }));
       }
       await measure(backendName, 'dX', impl, runKernel(k(dxName), { dy, filter: w }, { ...common, inputShape: xShape }), secs);
       await measure(backendName, 'dW', impl, runKernel(k(dwName), { x, dy }, { ...common, filterShape: wShape }), secs);
@@ -83,14 +83,17 @@ async function main(): Promise<void> {
     }
     await tf.setBackend('wasm');
   }
-  // matMul with and without transposes (the stock wasm gradient path of dense layers)
-  for (const [m, kk, n] of [[1024, 256, 256]]) {
+  // matMul with and without transposes (transposed products are the gradients of dense layers)
+  for (const [m, kk, n] of [[1024, 256, 256], [50176, 30, 30]]) {
     const flops = 2 * m * kk * n;
     for (const [ta, tb] of [[false, false], [true, false], [false, true]]) {
       const a = tf.randomNormal(ta ? [kk, m] : [m, kk]), b = tf.randomNormal(tb ? [n, kk] : [kk, n]);
-      const t = timeIt(() => tf.matMul(a, b, ta, tb).dispose(), minSeconds);
-      rows.push([`matMul ${m}x${kk}x${n}`, `transposeA=${ta} transposeB=${tb}`, 'wasm', (t * 1e3).toFixed(2), (flops / t / 1e9).toFixed(2)]);
-      console.log(rows[rows.length - 1].join(' | '));
+      for (const [impl, kernel] of [['stock', stockWasmKernel('BatchMatMul')!], ['ours', tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc]] as const) {
+        if (impl === 'stock' && (ta || tb) && m > 4096) continue; // minutes at ~1 GFLOP/s
+        const t = timeIt(runKernel(kernel, { a, b }, { transposeA: ta, transposeB: tb }), minSeconds);
+        rows.push([`matMul ${m}x${kk}x${n}`, `transposeA=${ta} transposeB=${tb}`, `wasm ${impl}`, (t * 1e3).toFixed(2), (flops / t / 1e9).toFixed(2)]);
+        console.log(rows[rows.length - 1].join(' | '));
+      }
       tf.dispose([a, b]);
     }
   }

@@ -57,8 +57,8 @@ export const WASM_GRADIENT_KERNELS = [
 ] as const;
 
 let registered = false;
-/** The stock wasm `Conv2DBackpropInput` (kept for NCHW and for benchmarks). */
-let stockConv2DBackpropInput: KernelConfig | undefined;
+/** The stock tfjs-backend-wasm kernels we replace (kept as fallbacks and for benchmarks). */
+const stockKernels = new Map<string, KernelConfig>();
 
 // ---------------------------------------------------------------------------------------------------------
 // small helpers
@@ -282,8 +282,9 @@ function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { dy, filter } = args.inputs;
   const attrs = (args.attrs ?? {}) as unknown as ConvBackpropAttrs;
-  if (attrs.dataFormat === 'NCHW' && stockConv2DBackpropInput) {
-    return stockConv2DBackpropInput.kernelFunc(args as Parameters<KernelFunc>[0]) as TensorInfo;
+  const stock = stockKernels.get('Conv2DBackpropInput');
+  if (attrs.dataFormat === 'NCHW' && stock) {
+    return stock.kernelFunc(args as Parameters<KernelFunc>[0]) as TensorInfo;
   }
   requireNHWC('Conv2DBackpropInput', attrs.dataFormat);
   requireFloat32('Conv2DBackpropInput', dy, filter);
@@ -546,8 +547,6 @@ function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
 // ---------------------------------------------------------------------------------------------------------
 // BatchMatMul
 
-let stockBatchMatMul: KernelConfig | undefined;
-
 /**
  * The stock wasm BatchMatMul reaches XNNPACK only for an untransposed product of two single matrices; with a
  * transpose flag (every matMul gradient) or a batch of matrices it runs a scalar loop (~2 GFLOP/s). Here
@@ -558,7 +557,7 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { a, b } = args.inputs;
   const attrs = (args.attrs ?? {}) as unknown as { transposeA?: boolean; transposeB?: boolean };
-  const stock = stockBatchMatMul!.kernelFunc;
+  const stock = stockKernels.get('BatchMatMul')!.kernelFunc;
   const ta = !!attrs.transposeA, tb = !!attrs.transposeB;
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return stock(args as Parameters<KernelFunc>[0]) as TensorInfo;
   const ra = a.shape.length, rb = b.shape.length;
@@ -606,7 +605,10 @@ const OURS: { [name in (typeof WASM_GRADIENT_KERNELS)[number]]: (args: KernelArg
 
 function register(kernelName: string, kernelFunc: (args: KernelArgs) => TensorInfo): void {
   const stock = tf.getKernel(kernelName, 'wasm');
-  if (stock) tf.unregisterKernel(kernelName, 'wasm');
+  if (stock) {
+    stockKernels.set(kernelName, stock);
+    tf.unregisterKernel(kernelName, 'wasm');
+  }
   // Keep the stock kernel's setupFunc: the backend runs it at start-up, and the stock kernel (our fallback)
   // only works once it has run.
   tf.registerKernel({
@@ -622,16 +624,15 @@ function register(kernelName: string, kernelFunc: (args: KernelArgs) => TensorIn
 export function registerWasmGradientKernels(): void {
   if (registered) return;
   registered = true;
-  stockConv2DBackpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  stockBatchMatMul = tf.getKernel('BatchMatMul', 'wasm');
   for (const [name, fn] of Object.entries(OURS)) register(name, fn);
   installWasmGuard();
 }
 
 /**
- * The stock tfjs-backend-wasm `Conv2DBackpropInput` kernel function, for benchmarks and tests comparing it
- * with ours. Undefined before `registerWasmGradientKernels()`.
+ * The stock tfjs-backend-wasm kernel function that `registerWasmGradientKernels()` replaced under `kernelName`
+ * (BatchMatMul, Conv2DBackpropInput), for benchmarks and tests; undefined before registration and for
+ * kernels the stock backend lacks.
  */
-export function stockWasmConv2DBackpropInput(): KernelFunc | undefined {
-  return stockConv2DBackpropInput?.kernelFunc;
+export function stockWasmKernel(kernelName: string): KernelFunc | undefined {
+  return stockKernels.get(kernelName)?.kernelFunc;
 }
