@@ -15,6 +15,7 @@ const CASES: Case[] = [
   { name: 'MNIST 5x5 same 30->30', B: 32, H: 28, W: 28, Ci: 30, Co: 30, Kh: 5, Kw: 5, s: 1, pad: 'same' },
   { name: 'MNIST 3x5 masked-pad 30->30', B: 32, H: 28, W: 28, Ci: 30, Co: 30, Kh: 3, Kw: 5, s: 1, pad: [[0, 0], [2, 0], [2, 2], [0, 0]] },
   { name: 'MNIST 1x1 30->60', B: 32, H: 28, W: 28, Ci: 30, Co: 60, Kh: 1, Kw: 1, s: 1, pad: 'same' },
+  { name: 'MNIST 1x1 30->256 logits', B: 64, H: 28, W: 28, Ci: 30, Co: 256, Kh: 1, Kw: 1, s: 1, pad: 'same' },
   { name: 'CIFAR 7x7 same 3->30', B: 16, H: 32, W: 32, Ci: 3, Co: 30, Kh: 7, Kw: 7, s: 1, pad: 'same' },
   { name: 'CIFAR 5x5 same 60->60', B: 16, H: 32, W: 32, Ci: 60, Co: 60, Kh: 5, Kw: 5, s: 1, pad: 'same' },
   { name: '3x3 stride 2 same 16->32', B: 32, H: 28, W: 28, Ci: 16, Co: 32, Kh: 3, Kw: 3, s: 2, pad: 'same' },

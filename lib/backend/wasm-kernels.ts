@@ -2,28 +2,34 @@
  * Gradient kernels for the TensorFlow.js wasm backend (tfjs-backend-wasm 4.22).
  *
  * The wasm backend ships no `Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter` or
- * `DepthwiseConv2dNativeBackpropInput`, so no conv net trains on it; and its own `Conv2DBackpropInput` is a
- * plain C++ loop (2-3 GFLOP/s) while its forward `Conv2D` runs through XNNPACK (~30 GFLOP/s on one core).
- * `registerWasmGradientKernels()` registers the missing kernels and replaces `Conv2DBackpropInput`, writing
- * every gradient as a forward XNNPACK convolution on rearranged operands:
+ * `DepthwiseConv2dNativeBackpropInput`, so no conv net trains on it; and its own `Conv2DBackpropInput` and
+ * transposed/batched `BatchMatMul` are scalar C++ loops (~2 GFLOP/s) while forward `Conv2D` and plain matMul
+ * run through XNNPACK (~23-27 GFLOP/s on one core here). `registerWasmGradientKernels()` registers the
+ * missing kernels and replaces those two, writing every gradient as a forward XNNPACK convolution or plain
+ * matMul on rearranged operands (numbers: bench/conv-kernels.ts):
  *
  * - dX (`Conv2DBackpropInput`): a stride-1 convolution of dy with the spatially flipped, in/out-transposed
- *   filter. For stride s > 1 the output splits into s_h*s_w phases (dx rows r with (r + padTop) % s equal);
- *   each phase is a stride-1 convolution of dy with a sub-filter of the flipped filter, so no work is spent on
- *   zeros.
+ *   filter. For stride s > 1 the output splits into s_h*s_w phases (dx rows r with equal (r + padTop) % s);
+ *   each phase is a stride-1 convolution of dy with a sub-filter of the flipped filter, so no work is spent
+ *   on inserted zeros.
  * - dW (`Conv2DBackpropFilter`): a convolution whose "batch" is the input channel and whose "channels" are
  *   the batch: input x as [C, H, W, B], filter dy as [Ho, Wo, B, Co] with dilation = stride, output
- *   [C, Kh, Kw, Co], then transposed to [Kh, Kw, C, Co]. No im2col buffer is built; XNNPACK's indirection
- *   buffer does that work.
- * - depthwise dX: the wasm backend's XNNPACK depthwise convolution of dy with the flipped filter (summed
- *   over the channel multiplier when it is > 1); depthwise dW: a JavaScript loop (its cost is that of the
- *   forward depthwise convolution, small next to the full convolutions around it).
+ *   [C, Kh, Kw, Co], then transposed to [Kh, Kw, C, Co]. No im2col buffer is built: XNNPACK's indirection
+ *   buffer does that work. A 1x1 stride-1 unpadded filter is a plain matMul x^T dy instead.
+ * - depthwise dX: XNNPACK depthwise convolutions of dy with the flipped filter (phases as above, summed over
+ *   the channel multiplier when it is > 1); depthwise dW: one XNNPACK depthwise convolution with the batch
+ *   folded into the channels (large kernels are XNNPACK's slow case: ~0.5-1 GFLOP/s, still faster than JS).
+ * - `BatchMatMul`: transposed operands are transposed explicitly first, and a batch of matrices times one
+ *   matrix becomes one tall product, so both reach XNNPACK.
  *
- * Only NHWC and dilation 1 are supported by these kernels (as by tf's own conv gradients); anything else
- * throws an error naming the limitation (NCHW `Conv2DBackpropInput` falls back to the stock kernel).
+ * Only NHWC and dilation 1 are supported by the convolution kernels (as by tf's own conv gradients); anything
+ * else throws an error naming the limitation (NCHW `Conv2DBackpropInput` falls back to the stock kernel).
  *
  * Registration also arms the guard in `./wasm-guard` (XNNPACK error messages and failed heap allocations
  * become thrown errors instead of silently wrong numbers).
+ *
+ * Heap views: `typedArrayFromHeap` views die when the wasm memory grows (any allocation may grow it), so
+ * every kernel takes its views only after its last allocation.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -39,7 +45,6 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: DataType, memoryOffset?: number): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: DataId, force?: boolean): boolean;
-  readSync(dataId: DataId): unknown;
 }
 
 interface KernelArgs {
