@@ -19,14 +19,25 @@ import {
   throwIfAborted,
 } from './plan';
 
+/**
+ * The autoregressive network behind a model: the model itself, or a wrapper's `pixelModel` (the PixelVAE's
+ * gated PixelCNN, whose logits are the wrapper's given the same condition).
+ */
+function network(model: PixelModel): PixelModel {
+  const inner = (model as { pixelModel?: unknown }).pixelModel;
+  return inner instanceof SimplePixelCNN || inner instanceof GatedPixelCNN ? inner : model;
+}
+
 /** Whether `sampleFast` knows how to evaluate this model incrementally. */
 export function supportsFastSampling(model: PixelModel): boolean {
-  return model instanceof SimplePixelCNN || model instanceof GatedPixelCNN;
+  const net = network(model);
+  return net instanceof SimplePixelCNN || net instanceof GatedPixelCNN;
 }
 
 function createIncremental(model: PixelModel, plan: SamplePlan): Incremental {
-  if (model instanceof SimplePixelCNN) return new SimpleIncremental(model, plan);
-  if (model instanceof GatedPixelCNN) return new GatedIncremental(model, plan);
+  const net = network(model);
+  if (net instanceof SimplePixelCNN) return new SimpleIncremental(net, plan);
+  if (net instanceof GatedPixelCNN) return new GatedIncremental(net, plan);
   throw new Error(`sampleFast: no incremental evaluation for ${model.constructor.name} (kind ${model.config.kind}); use sampleReference`);
 }
 

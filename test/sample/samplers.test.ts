@@ -97,6 +97,17 @@ describe('fast sampler: other settings', () => {
     }
   });
 
+  test('the diagnostics\' leaking model (first layer sees the current subpixel): still identical', async () => {
+    for (const kind of ['simple', 'gated'] as const) {
+      for (const colours of [1, 3]) {
+        const model = smallModel(kind, colours, { leak: true });
+        const [reference, fast] = await both(model, { count: 2, seed: 6, given: { images: testImages(2, colours), mask: Uint8Array.from({ length: HEIGHT * WIDTH }, (_, k) => (k % 4 === 1 ? 1 : 0)) } });
+        assert.deepEqual(fast.images, reference.images, `${kind}, ${colours} colour(s): ${firstDifference(reference.images, fast.images, colours)}`);
+        model.params.dispose();
+      }
+    }
+  });
+
   test('temperature 0.5 and 0 (argmax): still identical', async () => {
     const model = smallModel('gated', 3);
     for (const temperature of [0.5, 0]) {
