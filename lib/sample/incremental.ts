@@ -47,17 +47,6 @@ export function pixelInputs(plan: SamplePlan, i: number, j: number): Float32Arra
   return out;
 }
 
-/** Reads several [N, k_m] tensors with one transfer: returns the data of concat(parts, 1) and its row stride. */
-export async function readRows(parts: tf.Tensor2D[]): Promise<{ data: Float32Array; stride: number }> {
-  const joined = tf.tidy(() => (parts.length === 1 ? parts[0].clone() : tf.concat2d(parts, 1)));
-  try {
-    const data = (await joined.data()) as Float32Array;
-    return { data, stride: joined.shape[1] };
-  } finally {
-    joined.dispose();
-  }
-}
-
 /** Owns tensors created once per sampling run (weights in matrix form), freed with `dispose`. */
 export class TensorPool {
   private readonly owned: tf.Tensor[] = [];
