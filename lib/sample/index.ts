@@ -11,3 +11,4 @@ export { sample } from './sample';
 export type { SamplerName } from './sample';
 export { sampleGrid } from './grid';
 export type { GridOptions, SampleGridResult } from './grid';
+export { datasetGrid } from './dataset-grid';
