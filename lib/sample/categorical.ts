@@ -67,6 +67,23 @@ export function drawCategorical(logits: ArrayLike<number>, offset: number, tempe
   return last; // rounding left target >= total: the last value with non-zero weight
 }
 
+/**
+ * -ln softmax(logits)[value] in nats (float64, log-sum-exp from the maximum), reading
+ * `logits[offset .. offset + 255]`: the teacher-forced score of a subpixel's true value.
+ */
+export function negativeLogLikelihood(logits: ArrayLike<number>, offset: number, value: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < VALUES; v++) {
+    const l = logits[offset + v];
+    if (l !== l) throw new Error('likelihood: the model produced NaN logits (diverged weights?)');
+    if (l > max) max = l;
+  }
+  if (max === Infinity) return logits[offset + value] === Infinity ? 0 : Infinity;
+  let total = 0;
+  for (let v = 0; v < VALUES; v++) total += Math.exp(logits[offset + v] - max);
+  return max + Math.log(total) - logits[offset + value];
+}
+
 export function checkTemperature(temperature: number): number {
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
     throw new Error(`sampling: temperature must be a finite number >= 0 (0 = argmax), got ${String(temperature)}`);

@@ -43,6 +43,16 @@ function createIncremental(model: PixelModel, plan: SamplePlan): Incremental {
 
 export async function sampleFast(model: PixelModel, options: SampleOptions = {}): Promise<SampleResult> {
   const plan = await preparePlan(model, options);
+  await runFast(plan);
+  return result(plan);
+}
+
+/**
+ * The fast sampler's driver: fills `plan.images` subpixel by subpixel in raster order (drawing, or under
+ * `plan.teacher` taking the true values and scoring them).
+ */
+export async function runFast(plan: SamplePlan): Promise<void> {
+  const model = plan.model;
   const { height, width, colours } = plan;
   let firstDrawn = -1;
   for (let s = 0; s < plan.imageSize; s++) {
@@ -51,7 +61,7 @@ export async function sampleFast(model: PixelModel, options: SampleOptions = {})
       break;
     }
   }
-  if (firstDrawn < 0) return result(plan); // everything is given
+  if (firstDrawn < 0) return; // everything is given
   const startPixel = Math.floor(firstDrawn / colours);
   const [i0, j0] = [Math.floor(startPixel / width), startPixel % width];
   // A model whose first layer sees the current subpixel (the diagnostics' leaking model) needs its caches
@@ -92,5 +102,4 @@ export async function sampleFast(model: PixelModel, options: SampleOptions = {})
   } finally {
     engine.dispose();
   }
-  return result(plan);
 }

@@ -1,12 +1,15 @@
 /**
  * Sampling from the autoregressive image models: the naive reference sampler (one full forward pass per
- * subpixel), the fast incremental sampler, and the sample/completion grid. Browser-safe (no Node-only
- * imports); the grid's PNG encoding lives in lib/render/grid.ts.
+ * subpixel), the fast incremental sampler, their teacher-forced mode (pixel-by-pixel likelihood), and the
+ * sample/completion grid. Browser-safe (no Node-only imports); the grid's PNG encoding lives in
+ * lib/render/grid.ts.
  */
 export { drawCategorical, sampleStream, streamSeeds } from './categorical';
 export type { GivenPixels, SampleCondition, SampleOptions, SampleProgress, SampleResult } from './plan';
 export { sampleReference } from './reference';
 export { sampleFast, supportsFastSampling } from './fast';
+export { teacherForce } from './teacher';
+export type { TeacherForcedOptions, TeacherForcedResult } from './teacher';
 export { sample } from './sample';
 export type { SamplerName } from './sample';
 export { sampleGrid } from './grid';

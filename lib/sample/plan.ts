@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Mulberry32 } from '../data/random';
 import type { Condition } from '../models/layers';
 import type { PixelModel } from '../models/model';
-import { checkTemperature, drawCategorical, sampleStream } from './categorical';
+import { checkTemperature, drawCategorical, negativeLogLikelihood, sampleStream } from './categorical';
 
 /**
  * Per-sample condition for conditional models. Give `labels` (class indices, turned into one-hot vectors of
@@ -70,6 +70,18 @@ export interface SampleResult {
   colours: number;
 }
 
+/**
+ * Teacher forcing (lib/sample/teacher.ts): the samplers' loop runs unchanged, but instead of drawing a
+ * value every subpixel takes its true value, and its negative log-likelihood under the logits the model gave
+ * it (computed from the subpixels already set, the later ones still blank) is recorded.
+ */
+export interface TeacherForcing {
+  /** The true images, count * imageSize raw values 0..255. */
+  truth: Uint8Array;
+  /** Per sample and subpixel: -ln p(true value), nats (temperature 1); 0 where given. */
+  nats: Float64Array;
+}
+
 /** The checked, normalised form of the options. */
 export interface SamplePlan {
   model: PixelModel;
@@ -95,6 +107,8 @@ export interface SamplePlan {
   map: Float32Array | undefined;
   onProgress: ((progress: SampleProgress) => void) | undefined;
   signal: AbortSignal | undefined;
+  /** Set by `teacherForce`: score the true values instead of drawing (undefined when sampling). */
+  teacher: TeacherForcing | undefined;
 }
 
 function lengthOf(value: ArrayLike<number> | tf.Tensor): number {
@@ -207,7 +221,7 @@ export async function preparePlan(model: PixelModel, options: SampleOptions = {}
 
   return {
     model, count, height, width, colours, imageSize, images, given: givenMask, drawnAt, total, streams, temperature,
-    vector, map, onProgress: options.onProgress, signal: options.signal,
+    vector, map, onProgress: options.onProgress, signal: options.signal, teacher: undefined,
   };
 }
 
@@ -238,6 +252,7 @@ export function throwIfAborted(plan: SamplePlan): void {
 /**
  * Draws subpixel s for every sample from logits [count, 256] (row n at n * rowStride + offset), writing the
  * values into plan.images; consumes one uniform per sample, given or not. Returns how many were drawn.
+ * Under teacher forcing the value written is the true one and its negative log-likelihood is recorded.
  */
 export function drawSubpixel(plan: SamplePlan, s: number, logits: Float32Array | undefined, rowStride: number, offset: number): number {
   let drawn = 0;
@@ -246,7 +261,14 @@ export function drawSubpixel(plan: SamplePlan, s: number, logits: Float32Array |
     const k = n * plan.imageSize + s;
     if (plan.given && plan.given[k]) continue;
     if (!logits) throw new Error('internal: logits missing for a subpixel that must be drawn');
-    plan.images[k] = drawCategorical(logits, n * rowStride + offset, plan.temperature, u);
+    const teacher = plan.teacher;
+    if (teacher) {
+      const value = teacher.truth[k];
+      teacher.nats[k] = negativeLogLikelihood(logits, n * rowStride + offset, value);
+      plan.images[k] = value;
+    } else {
+      plan.images[k] = drawCategorical(logits, n * rowStride + offset, plan.temperature, u);
+    }
     drawn++;
   }
   return drawn;

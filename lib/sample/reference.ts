@@ -10,12 +10,23 @@ import * as tf from '@tensorflow/tfjs';
 import type { PixelModel } from '../models/model';
 import { VALUES } from './categorical';
 import {
-  conditionTensors, disposeCondition, drawSubpixel, preparePlan, progressReporter, result, SampleOptions, SampleResult,
-  skipSubpixels, throwIfAborted,
+  conditionTensors, disposeCondition, drawSubpixel, preparePlan, progressReporter, result, SampleOptions, SamplePlan,
+  SampleResult, skipSubpixels, throwIfAborted,
 } from './plan';
 
 export async function sampleReference(model: PixelModel, options: SampleOptions = {}): Promise<SampleResult> {
   const plan = await preparePlan(model, options);
+  await runReference(plan);
+  return result(plan);
+}
+
+/**
+ * The reference sampler's loop: fills `plan.images` subpixel by subpixel, one full forward pass each, the
+ * subpixels not yet drawn blank (raw 0). Under `plan.teacher` it takes the true values and scores them: the
+ * naive pixel-by-pixel likelihood.
+ */
+export async function runReference(plan: SamplePlan): Promise<void> {
+  const model = plan.model;
   const { count, height, width, colours } = plan;
   const report = progressReporter(plan);
   const condition = conditionTensors(plan);
@@ -48,5 +59,4 @@ export async function sampleReference(model: PixelModel, options: SampleOptions 
   } finally {
     disposeCondition(condition);
   }
-  return result(plan);
 }
