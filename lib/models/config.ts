@@ -3,8 +3,18 @@
  * (`train-cnn.py -x 5 -k 5 -c 30`). Validation turns odd options into errors that name the field.
  */
 
-export const MODEL_KINDS = ['simple', 'gated', 'gated-blindspot', 'conditional'] as const;
+export const MODEL_KINDS = ['simple', 'gated', 'gated-blindspot', 'conditional', 'vae-up', 'vae-straight'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The PixelVAE kinds (lib/models/vae.ts): an encoder, a decoder and a gated PixelCNN given the decoder's condition. */
+export const VAE_KINDS = ['vae-up', 'vae-straight'] as const;
+
+export function isVaeKind(kind: string): kind is (typeof VAE_KINDS)[number] {
+  return (VAE_KINDS as readonly string[]).includes(kind);
+}
+
+/** Channels of the map the `vae-up` decoder produces (the original's OUTCN). */
+export const DEFAULT_VAE_MAP_CHANNELS = 64;
 
 export interface ModelConfig {
   kind: ModelKind;
@@ -19,10 +29,28 @@ export interface ModelConfig {
   kernelSize: number;
   /** Hidden channels per layer (`-c`), divisible by `colours`. */
   channels: number;
-  /** Length of the location-independent condition vector (class one-hot or a latent); 0 = none. */
+  /**
+   * Length of the location-independent condition vector (class one-hot or a latent); 0 = none.
+   * For `vae-straight` it is the latent size (z itself is the PixelCNN's condition).
+   */
   conditionSize: number;
-  /** Channels of the location-dependent condition map (H x W x mapChannels); 0 = none. */
+  /**
+   * Channels of the location-dependent condition map (H x W x mapChannels); 0 = none.
+   * For `vae-up` it is the channels of the map the decoder makes from z (default 64, the original's).
+   */
   conditionMapChannels: number;
+  /** PixelVAE: length of the latent z (`--zsize`). Ignored by the other kinds. */
+  latentSize: number;
+  /**
+   * PixelVAE: extra encoder and decoder blocks at the lowest resolution, in addition to the three
+   * resolution blocks (`--vae-depth`, the original's meaning and default 0). Ignored by the other kinds.
+   */
+  vaeDepth: number;
+  /**
+   * PixelVAE: channels of the widest encoder/decoder block (`--vae-channels`); the other two resolution
+   * blocks get 1/2 and 1/8 of it (128 -> 16, 64, 128 as in the original). Ignored by the other kinds.
+   */
+  vaeChannels: number;
   /**
    * Deliberately broken variant for the diagnostics: the first layer sees the subpixel it predicts.
    * Never use it for real work.
@@ -42,12 +70,19 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   channels: 30,
   conditionSize: 0,
   conditionMapChannels: 0,
+  latentSize: 32,
+  vaeDepth: 0,
+  vaeChannels: 128,
   leak: false,
   seed: 0,
 };
 
 export function modelConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
-  const config = { ...DEFAULT_MODEL_CONFIG, ...overrides };
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)) as Partial<ModelConfig>;
+  const config = { ...DEFAULT_MODEL_CONFIG, ...given };
+  // A PixelVAE's PixelCNN condition follows from the VAE's options unless given explicitly.
+  if (config.kind === 'vae-straight' && given.conditionSize === undefined) config.conditionSize = config.latentSize;
+  if (config.kind === 'vae-up' && given.conditionMapChannels === undefined) config.conditionMapChannels = DEFAULT_VAE_MAP_CHANNELS;
   validateModelConfig(config);
   return config;
 }
@@ -77,5 +112,23 @@ export function validateModelConfig(config: ModelConfig): void {
   }
   if (config.kind === 'simple' && (config.conditionSize > 0 || config.conditionMapChannels > 0)) {
     throw new Error('model config: the simple model takes no condition; use kind "conditional"');
+  }
+  if (isVaeKind(config.kind)) validateVaeConfig(config);
+}
+
+/** The PixelVAE fields are checked only for the VAE kinds, so configs saved before they existed still load. */
+function validateVaeConfig(config: ModelConfig): void {
+  positiveInteger(config, 'latentSize');
+  positiveInteger(config, 'vaeDepth', true);
+  positiveInteger(config, 'vaeChannels');
+  if (config.leak) throw new Error(`model config: leak is a diagnostic of the plain PixelCNNs; ${config.kind} does not support it`);
+  if (config.kind === 'vae-straight') {
+    if (config.conditionSize !== config.latentSize) {
+      throw new Error(`model config: vae-straight feeds z itself to the PixelCNN, so conditionSize must equal latentSize (--zsize, ${config.latentSize}), got ${config.conditionSize}`);
+    }
+    if (config.conditionMapChannels !== 0) throw new Error(`model config: vae-straight takes no condition map; conditionMapChannels must be 0, got ${config.conditionMapChannels}`);
+  } else {
+    if (config.conditionMapChannels < 1) throw new Error(`model config: vae-up needs conditionMapChannels > 0 (channels of the decoder's map), got ${config.conditionMapChannels}`);
+    if (config.conditionSize !== 0) throw new Error(`model config: vae-up conditions on the decoder's map only; conditionSize must be 0 (no class labels), got ${config.conditionSize}`);
   }
 }

@@ -5,16 +5,21 @@ import { GatedPixelCNN } from './gated';
 import { Condition } from './layers';
 import { PixelModel } from './model';
 import { SimplePixelCNN } from './simple';
+import { PixelVAE } from './vae';
 
 export * from './config';
 export { Condition } from './layers';
 export { PixelModel, parameterCount } from './model';
 export { SimplePixelCNN } from './simple';
 export { GatedPixelCNN } from './gated';
+export { PixelVAE, gaussianKl, isPixelVAE, reparameterise } from './vae';
+export type { Posterior } from './vae';
 
 export function buildModel(config: ModelConfig): PixelModel {
   validateModelConfig(config);
-  return config.kind === 'simple' ? new SimplePixelCNN(config) : new GatedPixelCNN(config);
+  if (config.kind === 'simple') return new SimplePixelCNN(config);
+  if (config.kind === 'vae-up' || config.kind === 'vae-straight') return new PixelVAE(config);
+  return new GatedPixelCNN(config);
 }
 
 /** Class labels -> the location-independent condition (one-hot). */
