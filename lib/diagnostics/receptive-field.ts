@@ -46,7 +46,7 @@ function defaultCondition(model: PixelModel, inputs: number): Condition | undefi
   const { conditionSize, conditionMapChannels, height, width } = model.config;
   if (conditionSize === 0 && conditionMapChannels === 0) return undefined;
   return {
-    vector: conditionSize > 0 ? tf.oneHot(tf.zeros([inputs], 'int32'), conditionSize).toFloat() as tf.Tensor2D : undefined,
+    vector: conditionSize > 0 ? tf.tidy(() => tf.oneHot(tf.zeros([inputs], 'int32'), conditionSize).toFloat() as tf.Tensor2D) : undefined,
     map: conditionMapChannels > 0 ? tf.randomNormal([inputs, height, width, conditionMapChannels], 0, 1, 'float32', 5) as tf.Tensor4D : undefined,
   };
 }
@@ -67,7 +67,7 @@ export async function gradientMagnitude(model: PixelModel, row: number, col: num
     const one = tf.reshape(tf.slice(logits, [0, row, col, colour, 0], [inputs, 1, 1, 1, 256]), [inputs, 256]);
     return tf.sum(tf.mul(one, projection));
   })(x); // [inputs, H, W, C]
-  const magnitude = tf.max(tf.abs(grad), 0); // [H, W, C]
+  const magnitude = tf.tidy(() => tf.max(tf.abs(grad), 0)); // [H, W, C]
   const data = (await magnitude.data()) as Float32Array;
   tf.dispose([x, projection, grad, magnitude]);
   if (!options.condition && condition) tf.dispose([condition.vector, condition.map] as tf.Tensor[]);
