@@ -7,7 +7,7 @@ import { buildModel, ModelConfig, modelConfig } from '../models';
 import { PixelModel } from '../models/model';
 import { Checkpoint, captureCheckpoint, loadOptimizer, loadWeights } from './checkpoint';
 import { TrainConfig, trainConfig } from './config';
-import { pixelCnnObjective } from './objective';
+import { objectiveFor } from './objective';
 import { Trainer } from './trainer';
 
 export interface Run {
@@ -16,7 +16,10 @@ export interface Run {
   trainer: Trainer;
 }
 
-/** A model config fitted to a dataset: image shape and colours from the data, classes for conditional models. */
+/**
+ * A model config fitted to a dataset: image shape and colours from the data, classes for conditional models
+ * (a PixelVAE's condition follows from its own options, see `modelConfig`).
+ */
 export function modelConfigFor(dataset: Dataset, overrides: Partial<ModelConfig> = {}): ModelConfig {
   const conditional = overrides.kind === 'conditional';
   if (conditional && dataset.classNames.length === 0 && !overrides.conditionMapChannels) {
@@ -24,7 +27,7 @@ export function modelConfigFor(dataset: Dataset, overrides: Partial<ModelConfig>
   }
   return modelConfig({
     height: dataset.height, width: dataset.width, colours: dataset.channels,
-    conditionSize: conditional ? dataset.classNames.length : 0,
+    ...(conditional ? { conditionSize: dataset.classNames.length } : {}),
     ...overrides,
   });
 }
@@ -39,7 +42,7 @@ export function startRun(dataset: Dataset, model: Partial<ModelConfig> = {}, tra
   const config = modelConfigFor(dataset, model);
   checkShape(config, dataset);
   const pixelModel = buildModel(config);
-  return { dataset, model: pixelModel, trainer: new Trainer(pixelCnnObjective(pixelModel), dataset, trainConfig(train)) };
+  return { dataset, model: pixelModel, trainer: new Trainer(objectiveFor(pixelModel), dataset, trainConfig(train)) };
 }
 
 export async function checkpointRun(run: Run, meta: Record<string, unknown> = {}): Promise<Checkpoint> {
@@ -58,7 +61,7 @@ export async function resumeRun(checkpoint: Checkpoint, dataset: Dataset, train:
   const model = buildModel(checkpoint.modelConfig);
   loadWeights(model.params, checkpoint, source);
   const config = trainConfig({ ...checkpoint.trainConfig, ...train });
-  const trainer = new Trainer(pixelCnnObjective(model), dataset, config, checkpoint.trainerState && structuredClone(checkpoint.trainerState));
+  const trainer = new Trainer(objectiveFor(model), dataset, config, checkpoint.trainerState && structuredClone(checkpoint.trainerState));
   if (checkpoint.optimizer) await loadOptimizer(trainer.optimizer, model.params, checkpoint, source);
   return { dataset, model, trainer };
 }

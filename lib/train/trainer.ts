@@ -6,15 +6,36 @@
 import * as tf from '@tensorflow/tfjs';
 import { batches, BatchPosition } from '../data/batches';
 import { Dataset, Split } from '../data/dataset';
+import { hashSeeds } from '../data/random';
 import { TrainConfig } from './config';
 import { natsToBits } from './loss';
 import { Objective } from './objective';
+
+/** Named parts of the loss (e.g. a VAE's reconstruction and kl), in bits per dimension. */
+export type LossParts = Record<string, number>;
+
+/** Tags that keep the loss-noise seeds apart from other uses of the same run seed. */
+const TRAIN_NOISE = 0x6e6f6973;
+const TEST_NOISE = 0x74657374;
+
+/** Seed of the loss noise (a VAE's reparameterisation) for training step `step` of a run with data seed `seed`. */
+export function trainNoiseSeed(seed: number, step: number): number {
+  return hashSeeds(seed, TRAIN_NOISE, step);
+}
+
+/** Seed of the loss noise for evaluation batch `batch`: fixed, so evaluations of any run are comparable. */
+export function testNoiseSeed(batch: number): number {
+  return hashSeeds(TEST_NOISE, batch);
+}
 
 export interface EpochRecord {
   epoch: number;
   trainBitsPerDim: number;
   /** Present for epochs that were evaluated. */
   testBitsPerDim?: number;
+  /** For objectives with parts (a VAE: reconstruction, kl): the epoch's mean parts in bits/dim. */
+  trainParts?: LossParts;
+  testParts?: LossParts;
   /** Wall-clock seconds spent on this epoch (training and evaluation). */
   seconds: number;
 }
@@ -22,6 +43,8 @@ export interface EpochRecord {
 export interface StepRecord {
   step: number;
   bitsPerDim: number;
+  /** For objectives with parts: this batch's parts in bits/dim (they add up to bitsPerDim). */
+  parts?: LossParts;
 }
 
 export interface History {
@@ -39,6 +62,8 @@ export interface TrainerState {
   epochExamples: number;
   epochSeconds: number;
   history: History;
+  /** For objectives with parts: running sums of each part, nats x examples (absent otherwise). */
+  epochParts?: Record<string, number>;
 }
 
 export interface BatchInfo {
@@ -47,6 +72,14 @@ export interface BatchInfo {
   batchesPerEpoch: number;
   step: number;
   bitsPerDim: number;
+  parts?: LossParts;
+}
+
+/** The outcome of one training step or evaluation, in nats per dimension. */
+export interface LossValue {
+  nats: number;
+  /** Parts in nats per dimension, for objectives with parts. */
+  parts?: Record<string, number>;
 }
 
 export interface TrainCallbacks {
@@ -65,6 +98,24 @@ function batchTensors(dataset: Dataset, images: Uint8Array, labels: Uint8Array, 
     tf.tensor4d(images, [size, dataset.height, dataset.width, dataset.channels], 'float32'),
     tf.tensor1d(labels, 'int32'),
   ];
+}
+
+/** Reads scalar parts (nats/dim) asynchronously and disposes them. */
+async function readParts(parts: Record<string, tf.Scalar>): Promise<Record<string, number>> {
+  const values: Record<string, number> = {};
+  try {
+    for (const [name, part] of Object.entries(parts)) values[name] = (await part.data())[0];
+  } finally {
+    tf.dispose(Object.values(parts));
+  }
+  return values;
+}
+
+/** Sums of nats x examples -> mean bits per dimension. */
+function meanBits(sums: Record<string, number>, examples: number): LossParts {
+  const bits: LossParts = {};
+  for (const [name, value] of Object.entries(sums)) bits[name] = natsToBits(value / examples);
+  return bits;
 }
 
 export class Trainer {
@@ -88,9 +139,31 @@ export class Trainer {
 
   /** One Adam step on one batch; returns the batch's loss in nats per dimension (before the step). */
   async step(images: Uint8Array, labels: Uint8Array, size: number): Promise<number> {
+    return (await this.stepWithParts(images, labels, size)).nats;
+  }
+
+  /** `step`, also returning the loss's parts for objectives that have them. */
+  async stepWithParts(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
     const [x, y] = batchTensors(this.dataset, images, labels, size);
-    const cost = this.optimizer.minimize(() => this.objective.loss(x, y), true, this.objective.variables);
-    tf.dispose([x, y]);
+    const context = { seed: trainNoiseSeed(this.config.seed, this.state.step) };
+    const objective = this.objective;
+    let kept: Record<string, tf.Scalar> | undefined;
+    let cost: tf.Scalar | null;
+    try {
+      cost = this.optimizer.minimize(() => {
+        if (!objective.terms) return objective.loss(x, y, context);
+        const terms = objective.terms(x, y, context);
+        kept = {};
+        for (const [name, part] of Object.entries(terms.parts)) kept[name] = tf.keep(part);
+        return terms.loss;
+      }, true, objective.variables);
+    } catch (error) {
+      if (kept) tf.dispose(Object.values(kept));
+      throw error;
+    } finally {
+      tf.dispose([x, y]);
+    }
+    const parts = kept && await readParts(kept);
     if (!cost) throw new Error('optimizer returned no cost');
     const nats = (await cost.data())[0];
     cost.dispose();
@@ -101,21 +174,42 @@ export class Trainer {
         `${last ? `; the last finite loss was ${last.bitsPerDim.toFixed(4)} bits/dim at step ${last.step}` : ''}` +
         `; the weights are no longer usable: lower the learning rate (now ${this.config.learningRate}) and restart from the last checkpoint`);
     }
-    return nats;
+    return { nats, parts };
   }
 
   /** Bits per dimension of a split (the first `limit` examples), without training. */
   async evaluate(split: Split, limit?: number): Promise<number> {
+    return (await this.evaluateWithParts(split, limit)).bitsPerDim;
+  }
+
+  /** `evaluate`, also returning the mean parts (bits/dim) for objectives that have them. */
+  async evaluateWithParts(split: Split, limit?: number): Promise<{ bitsPerDim: number; parts?: LossParts }> {
     let totalNats = 0;
     let examples = 0;
+    const partSums: Record<string, number> = {};
+    const objective = this.objective;
     for (const batch of batches(split, { batchSize: this.config.batchSize, seed: 0, shuffle: false, limit })) {
       const [x, y] = batchTensors(this.dataset, batch.images, batch.labels, batch.size);
-      const nats = tf.tidy(() => this.objective.loss(x, y));
+      const context = { seed: testNoiseSeed(batch.index) };
+      let nats: tf.Scalar;
+      let parts: Record<string, number> | undefined;
+      try {
+        if (objective.terms) {
+          const terms = tf.tidy(() => objective.terms!(x, y, context));
+          parts = await readParts(terms.parts);
+          nats = terms.loss;
+        } else {
+          nats = tf.tidy(() => objective.loss(x, y, context));
+        }
+      } finally {
+        tf.dispose([x, y]);
+      }
       totalNats += (await nats.data())[0] * batch.size;
+      nats.dispose();
+      for (const [name, value] of Object.entries(parts ?? {})) partSums[name] = (partSums[name] ?? 0) + value * batch.size;
       examples += batch.size;
-      tf.dispose([x, y, nats]);
     }
-    return natsToBits(totalNats / examples);
+    return { bitsPerDim: natsToBits(totalNats / examples), parts: objective.terms ? meanBits(partSums, examples) : undefined };
   }
 
   /** Trains until `config.epochs` epochs are done, continuing from the current state. */
@@ -126,28 +220,38 @@ export class Trainer {
       const { epoch, batchIndex } = this.state.position;
       let started = performance.now();
       for (const batch of batches(this.dataset.train, { batchSize: config.batchSize, seed: config.seed, limit: config.limit, epoch, startBatch: batchIndex })) {
-        const nats = await this.step(batch.images, batch.labels, batch.size);
+        const { nats, parts } = await this.stepWithParts(batch.images, batch.labels, batch.size);
         const state = this.state;
         state.step += 1;
         state.position = { epoch, batchIndex: batch.index + 1 };
         state.epochNats += nats * batch.size;
         state.epochExamples += batch.size;
         const bitsPerDim = natsToBits(nats);
-        state.history.steps.push({ step: state.step, bitsPerDim });
+        const record: StepRecord = { step: state.step, bitsPerDim };
+        if (parts) {
+          const sums = state.epochParts ??= {};
+          for (const [name, value] of Object.entries(parts)) sums[name] = (sums[name] ?? 0) + value * batch.size;
+          record.parts = meanBits(parts, 1);
+        }
+        state.history.steps.push(record);
         const now = performance.now();
         state.epochSeconds += (now - started) / 1000;
         started = now;
-        await callbacks.onBatch?.({ epoch, batch: batch.index, batchesPerEpoch: perEpoch, step: state.step, bitsPerDim });
+        await callbacks.onBatch?.({ epoch, batch: batch.index, batchesPerEpoch: perEpoch, step: state.step, bitsPerDim, ...(record.parts ? { parts: record.parts } : {}) });
         started = performance.now();
       }
       const evaluateStart = performance.now();
       const record: EpochRecord = { epoch, trainBitsPerDim: natsToBits(this.state.epochNats / this.state.epochExamples), seconds: 0 };
+      if (this.state.epochParts) record.trainParts = meanBits(this.state.epochParts, this.state.epochExamples);
       if ((epoch + 1) % config.evaluateEvery === 0 || epoch + 1 === config.epochs) {
-        record.testBitsPerDim = await this.evaluate(this.dataset.test, config.testLimit);
+        const test = await this.evaluateWithParts(this.dataset.test, config.testLimit);
+        record.testBitsPerDim = test.bitsPerDim;
+        if (test.parts) record.testParts = test.parts;
       }
       record.seconds = this.state.epochSeconds + (performance.now() - evaluateStart) / 1000;
       this.state.history.epochs.push(record);
       this.state = { ...this.state, position: { epoch: epoch + 1, batchIndex: 0 }, epochNats: 0, epochExamples: 0, epochSeconds: 0 };
+      if (this.state.epochParts) this.state.epochParts = {};
       await callbacks.onEpoch?.(record, this.state.history);
     }
     return this.state.history;
