@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
 import { initBackend } from '../backend';
 import { loadDataset, TASK_NAMES } from '../data';
-import { MODEL_KINDS, ModelKind, parameterCount } from '../models';
+import { isVaeKind, MODEL_KINDS, ModelKind, parameterCount } from '../models';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
 import { checkpointRun, disposeRun, resumeRun, Run, startRun } from '../train/run';
 import { EpochRecord } from '../train/trainer';
@@ -36,6 +36,10 @@ export interface TrainOptions {
   layers: number;
   kernelSize: number;
   channels: number;
+  /** PixelVAE options (ignored by the other models). */
+  zsize: number;
+  vaeDepth: number;
+  vaeChannels: number;
   learningRate: number;
   limit?: number;
   testLimit?: number;
@@ -58,6 +62,9 @@ export function commandLine(): Command {
     .option('-x, --layers <n>', 'number of masked/gated layers', integer(1), 5)
     .option('-k, --kernel-size <n>', 'kernel size (odd)', integer(1), 5)
     .option('-c, --channels <n>', 'hidden channels (divisible by the colours)', integer(1), 30)
+    .option('--zsize <n>', 'PixelVAE (vae-up, vae-straight): size of the latent z', integer(1), 32)
+    .option('--vae-depth <n>', 'PixelVAE: extra encoder/decoder blocks at the lowest resolution (besides the 3 resolution blocks)', integer(0), 0)
+    .option('--vae-channels <n>', 'PixelVAE: channels of the widest encoder/decoder block (the others get 1/2 and 1/8)', integer(1), 128)
     .option('-l, --learning-rate <lr>', 'Adam learning rate', positiveNumber, 0.001)
     .option('--limit <n>', 'at most this many training images per epoch', integer(1))
     .option('--test-limit <n>', 'at most this many test images per evaluation', integer(1))
@@ -92,7 +99,10 @@ export async function train(options: TrainOptions, writeGrid?: GridWriter): Prom
   const checkpointFile = options.resume ? resolveCheckpoint(options.resume) : undefined;
   const run = checkpointFile
     ? await resumeRun(readCheckpoint(checkpointFile), dataset, { epochs: options.epochs }, checkpointFile)
-    : startRun(dataset, { kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed }, trainOverrides);
+    : startRun(dataset, {
+      kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed,
+      ...(isVaeKind(options.model) ? { latentSize: options.zsize, vaeDepth: options.vaeDepth, vaeChannels: options.vaeChannels } : {}),
+    }, trainOverrides);
   const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${options.task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   fs.mkdirSync(out, { recursive: true });
   log(`model: ${run.model.config.kind}, ${parameterCount(run.model)} parameters; run folder: ${out}`);
@@ -115,9 +125,13 @@ export async function train(options: TrainOptions, writeGrid?: GridWriter): Prom
       barEpoch = -1;
       saveCheckpoint(path.join(out, 'checkpoint.ckpt'), await checkpointRun(run, { task: options.task }));
       writeFileAtomic(path.join(out, 'history.json'), JSON.stringify(history.epochs, null, 1));
-      const line = { epoch: record.epoch, train_bits_per_dim: record.trainBitsPerDim, test_bits_per_dim: record.testBitsPerDim ?? null, seconds: record.seconds };
+      const line: Record<string, number | null> = { epoch: record.epoch, train_bits_per_dim: record.trainBitsPerDim, test_bits_per_dim: record.testBitsPerDim ?? null, seconds: record.seconds };
+      // Objectives with parts (a PixelVAE: reconstruction and kl, adding up to the bits/dim) get a key per part.
+      for (const [name, bits] of Object.entries(record.trainParts ?? {})) line[`train_${name}_bits_per_dim`] = bits;
+      if (record.trainParts) for (const name of Object.keys(record.trainParts)) line[`test_${name}_bits_per_dim`] = record.testParts?.[name] ?? null;
       if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`);
-      log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim` : ''} (${record.seconds.toFixed(1)} s)`);
+      const parts = (p: Record<string, number> | undefined) => p ? ` (${Object.entries(p).map(([name, bits]) => `${name} ${bits.toFixed(4)}`).join(' + ')})` : '';
+      log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${parts(record.trainParts)}${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim${parts(record.testParts)}` : ''} (${record.seconds.toFixed(1)} s)`);
       if (record.testBitsPerDim !== undefined && options.samples && writeGrid) {
         await writeGrid(run, path.join(out, `samples-epoch-${record.epoch}.png`));
       }
