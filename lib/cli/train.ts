@@ -13,6 +13,8 @@ import { isVaeKind, MODEL_KINDS, ModelKind, parameterCount } from '../models';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
 import { checkpointRun, disposeRun, resumeRun, Run, startRun } from '../train/run';
 import { EpochRecord } from '../train/trainer';
+import { datasetGrid } from '../sample/dataset-grid';
+import { gridPng } from '../render/grid';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -84,9 +86,13 @@ function resolveCheckpoint(resume: string): string {
   return file;
 }
 
-export type GridWriter = (run: Run, file: string) => Promise<void>;
+/** Samples the 12x12 grid (top: from scratch; bottom: completing test images) and writes it as a PNG. */
+async function writeGrid(run: Run, file: string, seed: number): Promise<void> {
+  const grid = await datasetGrid(run.model, run.dataset, { seed });
+  writeFileAtomic(file, gridPng(grid, grid.layout));
+}
 
-export async function train(options: TrainOptions, writeGrid?: GridWriter): Promise<Run> {
+export async function train(options: TrainOptions): Promise<Run> {
   const backend = await initBackend();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`backend: ${backend.description}`);
@@ -132,8 +138,10 @@ export async function train(options: TrainOptions, writeGrid?: GridWriter): Prom
       if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`);
       const parts = (p: Record<string, number> | undefined) => p ? ` (${Object.entries(p).map(([name, bits]) => `${name} ${bits.toFixed(4)}`).join(' + ')})` : '';
       log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${parts(record.trainParts)}${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim${parts(record.testParts)}` : ''} (${record.seconds.toFixed(1)} s)`);
-      if (record.testBitsPerDim !== undefined && options.samples && writeGrid) {
-        await writeGrid(run, path.join(out, `samples-epoch-${record.epoch}.png`));
+      if (record.testBitsPerDim !== undefined && options.samples) {
+        const file = path.join(out, `samples-epoch-${record.epoch}.png`);
+        await writeGrid(run, file, options.seed);
+        log(`samples: ${file}`);
       }
     },
   });

@@ -5,6 +5,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { PNG } from 'pngjs';
+import { gridGeometry } from '../../lib/render/grid';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -29,12 +31,17 @@ describe('npm run train', () => {
     assert.ok(fs.existsSync(path.join(out, 'checkpoint.ckpt')));
     const history = JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8'));
     assert.equal(history.length, 1);
+    // The 12x12 grid of 28x28 MNIST images, as the renderer lays it out.
+    const png = PNG.sync.read(fs.readFileSync(path.join(out, 'samples-epoch-0.png')));
+    const geometry = gridGeometry({ height: 28, width: 28 }, { rows: 12, cols: 12, sectionBreaks: [5], rowLabels: [...Array(6).fill('sample'), ...Array(6).fill('complete')] });
+    assert.deepEqual([png.width, png.height], [geometry.width, geometry.height]);
 
     const resumed = train(['--resume', out, '-e', '2', '--json']);
     assert.equal(resumed.code, 0, resumed.stderr);
     const more = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(more.map((l) => l.epoch), [1], 'resuming continues with the next epoch');
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8')).length, 2);
+    assert.ok(fs.existsSync(path.join(out, 'samples-epoch-1.png')));
   });
 
   for (const [args, pattern] of [
