@@ -213,7 +213,8 @@ async function main(): Promise<void> {
     const args = [...tsxArgs, '--config', name, '--batch', String(opts.batch), '--warmup', String(warmup), '--steps', String(steps(name)), '--profile', ...backendArgs];
     const outcome = await runChild<TrainMeasurement>(process.execPath, args, childLimit, name);
     ours[name] = outcome;
-    console.log(outcome.result ? `  ${fmt(outcome.result.imagesPerSecond)} images/s` : `  failed: ${outcome.error}`);
+    console.log(outcome.result ? `  ${fmt(outcome.result.imagesPerSecond)} images/s` +
+      (outcome.result.microBatchSize < outcome.result.batch ? ` (the trainer split the batch into micro-batches of ${outcome.result.microBatchSize} after running out of memory)` : '') : `  failed: ${outcome.error}`);
     // A batch that does not fit: measure a quarter batch too, so the table still has a number (marked as such).
     if (!outcome.result && !opts.quick && opts.batch >= 16) {
       const small = Math.max(1, Math.floor(opts.batch / 4));
@@ -290,6 +291,7 @@ async function main(): Promise<void> {
     batch: opts.batch,
     configs: perConfig((n) => ({ ...TRAIN_CONFIGS[n] })),
     train_images_per_s: oursIps,
+    train_micro_batch: perConfig((n) => ours[n]?.result?.microBatchSize ?? null),
     train_failures: perConfig((n) => (ours[n]?.error ? `failed: ${ours[n]!.error}` : ours[n] ? null : 'not run')),
     train_fallback: perConfig((n) => (fallback[n] ? { batch: fallback[n]!.result?.batch ?? Math.floor(opts.batch / 4), images_per_s: fallback[n]!.result?.imagesPerSecond ?? null, error: fallback[n]!.error ?? null } : null)),
     torch_images_per_s: torchIps,
@@ -331,7 +333,8 @@ async function main(): Promise<void> {
   const names = opts.configs;
   const head = ['', ...names.map((n) => n.replace('_', ' '))];
   const rows: string[][] = [
-    [`ours: images/s (${backend.name}, batch ${opts.batch})`, ...names.map((n) => (ours[n]?.result ? fmt(oursIps[n]) :
+    [`ours: images/s (${backend.name}, batch ${opts.batch})`, ...names.map((n) => (ours[n]?.result ? fmt(oursIps[n]) +
+      (ours[n]!.result!.microBatchSize < ours[n]!.result!.batch ? ` (micro-batches of ${ours[n]!.result!.microBatchSize})` : '') :
       `failed${fallback[n]?.result ? `; batch ${fallback[n]!.result!.batch}: ${fmt(fallback[n]!.result!.imagesPerSecond)}` : ''}`))],
     [`PyTorch: images/s (${opts.torch && torchNote.startsWith('PyTorch') ? `${torchThreads} thr` : 'skipped'})`, ...names.map((n) => (torch[n]?.result ? fmt(torchIps[n]) : torch[n]?.error ? 'failed' : '–'))],
     ['ours / PyTorch', ...names.map((n) => (ratio[n] !== null ? `${fmt(ratio[n], 2)}x` : '–'))],

@@ -48,6 +48,10 @@ export interface TrainMeasurement {
   /** convGflopPerStep / median step time. */
   achievedConvGflops: number;
   parameters: number;
+  /** The trainer's micro-batch after the run: `batch` unless running out of memory made it split the batch. */
+  microBatchSize: number;
+  /** Why the trainer split the batch (the out-of-memory error), if it did. */
+  microBatchCause?: string;
   /** Peak resident set size of the process (process.resourceUsage().maxRSS). */
   peakRssBytes: number;
   /** Size of the wasm module's memory at the end (it only grows, so this is its peak); null off wasm. */
@@ -155,6 +159,11 @@ export async function measureTraining(
   };
   const model = buildModel(config);
   const trainer = new Trainer(objectiveFor(model), dataset, trainConfig({ batchSize: batch }));
+  let microBatchCause: string | undefined;
+  trainer.onMicroBatchChange = (size, cause) => {
+    microBatchCause = cause.message;
+    log(`${name}: out of memory; the trainer now splits the batch into micro-batches of ${size} (${cause.message.slice(0, 160)})`);
+  };
   const parameters = model.params.count();
   const times: number[] = [];
   let profile: StepProfile | undefined;
@@ -190,6 +199,8 @@ export async function measureTraining(
     convGflopPerStep: flops.training / 1e9,
     achievedConvGflops: flops.training / med / 1e9,
     parameters,
+    microBatchSize: trainer.microBatchSize ?? batch,
+    ...(microBatchCause ? { microBatchCause } : {}),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     wasmHeapBytes: wasmHeapBytes(),
     ...(profile ? { profile } : {}),

@@ -118,9 +118,38 @@ function meanBits(sums: Record<string, number>, examples: number): LossParts {
   return bits;
 }
 
+/**
+ * True for the errors a too-large batch causes: the wasm backend's `WasmBackendError` for an exhausted heap or
+ * an XNNPACK operator that could not get memory (status 6). Matched by name so this module does not load the
+ * wasm backend.
+ */
+export function isOutOfMemory(error: unknown): boolean {
+  return error instanceof Error && error.name === 'WasmBackendError' && /out of memory|status 6\b/.test(error.message);
+}
+
+/**
+ * Frees what a failed gradient computation leaves behind. tfjs keeps (tf.keep) the tensors each recorded op
+ * saves for its gradient, and frees them only when the backward pass completes: an error in the forward or
+ * backward pass leaks all of them (gigabytes for a large batch, so a retry with a smaller batch would run out of
+ * memory too). Only acts outside any gradient computation.
+ */
+function releaseFailedTape(): void {
+  const state = (tf.engine() as unknown as { state?: { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number } }).state;
+  if (!state || state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) for (const tensor of node.saved ?? []) tensor.dispose();
+  state.activeTape = null;
+}
+
 export class Trainer {
   readonly optimizer: tf.AdamOptimizer;
   state: TrainerState;
+  /**
+   * Largest micro-batch a training step computes gradients for at once; undefined = the whole batch. Halved
+   * automatically when a step runs out of memory (see `stepWithParts`).
+   */
+  microBatchSize?: number;
+  /** Called when an out-of-memory error made the trainer halve `microBatchSize`. */
+  onMicroBatchChange?: (microBatchSize: number, cause: Error) => void;
 
   constructor(
     readonly objective: Objective,
@@ -142,8 +171,31 @@ export class Trainer {
     return (await this.stepWithParts(images, labels, size)).nats;
   }
 
-  /** `step`, also returning the loss's parts for objectives that have them. */
+  /**
+   * `step`, also returning the loss's parts for objectives that have them.
+   *
+   * Micro-batches: when the backend runs out of memory for the batch (the wasm backend's 4 GiB heap throws a
+   * `WasmBackendError`), the step is retried with the batch split into micro-batches of half the size (again,
+   * down to 1), whose gradients are accumulated, weighted by their share of the batch, before one Adam step:
+   * the same update as the whole batch, up to rounding. The size that worked is kept in `microBatchSize` for
+   * later steps; set it yourself to split from the start. (A PixelVAE's noise is then drawn per micro-batch,
+   * from seeds derived from the step's seed and the micro-batch's index.)
+   */
   async stepWithParts(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
+    for (;;) {
+      const micro = Math.min(this.microBatchSize ?? size, size);
+      try {
+        return micro >= size ? await this.wholeBatchStep(images, labels, size) : await this.microBatchStep(images, labels, size, micro);
+      } catch (error) {
+        releaseFailedTape();
+        if (!isOutOfMemory(error) || micro <= 1) throw error;
+        this.microBatchSize = Math.ceil(micro / 2);
+        this.onMicroBatchChange?.(this.microBatchSize, error as Error);
+      }
+    }
+  }
+
+  private async wholeBatchStep(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
     const [x, y] = batchTensors(this.dataset, images, labels, size);
     const context = { seed: trainNoiseSeed(this.config.seed, this.state.step) };
     const objective = this.objective;
@@ -167,6 +219,65 @@ export class Trainer {
     if (!cost) throw new Error('optimizer returned no cost');
     const nats = (await cost.data())[0];
     cost.dispose();
+    this.checkFinite(nats);
+    return { nats, parts };
+  }
+
+  /** One Adam step on gradients accumulated over micro-batches of at most `micro` examples. */
+  private async microBatchStep(images: Uint8Array, labels: Uint8Array, size: number, micro: number): Promise<LossValue> {
+    const objective = this.objective;
+    const bytesPerImage = this.dataset.height * this.dataset.width * this.dataset.channels;
+    const stepSeed = trainNoiseSeed(this.config.seed, this.state.step);
+    let sums: tf.NamedTensorMap | undefined;
+    let nats = 0;
+    let parts: Record<string, number> | undefined;
+    try {
+      for (let start = 0, index = 0; start < size; start += micro, index++) {
+        const n = Math.min(micro, size - start);
+        const weight = n / size;
+        const [x, y] = batchTensors(this.dataset, images.subarray(start * bytesPerImage, (start + n) * bytesPerImage), labels.subarray(start, start + n), n);
+        const context = { seed: hashSeeds(stepSeed, index) };
+        let kept: Record<string, tf.Scalar> | undefined;
+        let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+        try {
+          result = tf.variableGrads(() => tf.tidy(() => {
+            if (!objective.terms) return tf.mul(objective.loss(x, y, context), weight) as tf.Scalar;
+            const terms = objective.terms(x, y, context);
+            kept = {};
+            for (const [name, part] of Object.entries(terms.parts)) kept[name] = tf.keep(part);
+            return tf.mul(terms.loss, weight) as tf.Scalar;
+          }), objective.variables);
+        } catch (error) {
+          if (kept) tf.dispose(Object.values(kept));
+          throw error;
+        } finally {
+          tf.dispose([x, y]);
+        }
+        const chunkParts = kept && await readParts(kept);
+        if (chunkParts) {
+          parts ??= {};
+          for (const [name, value] of Object.entries(chunkParts)) parts[name] = (parts[name] ?? 0) + value * weight;
+        }
+        nats += (await result.value.data())[0];
+        result.value.dispose();
+        if (!sums) {
+          sums = result.grads;
+        } else {
+          const previous: tf.NamedTensorMap = sums;
+          sums = {};
+          for (const name of Object.keys(previous)) sums[name] = tf.add(previous[name], result.grads[name]);
+          tf.dispose([...Object.values(previous), ...Object.values(result.grads)]);
+        }
+      }
+      this.checkFinite(nats);
+      this.optimizer.applyGradients(Object.entries(sums!).map(([name, tensor]) => ({ name, tensor })));
+    } finally {
+      if (sums) tf.dispose(Object.values(sums));
+    }
+    return { nats, parts };
+  }
+
+  private checkFinite(nats: number): void {
     if (!Number.isFinite(nats)) {
       const last = this.state.history.steps.at(-1);
       throw new NonFiniteLossError(
@@ -174,7 +285,6 @@ export class Trainer {
         `${last ? `; the last finite loss was ${last.bitsPerDim.toFixed(4)} bits/dim at step ${last.step}` : ''}` +
         `; the weights are no longer usable: lower the learning rate (now ${this.config.learningRate}) and restart from the last checkpoint`);
     }
-    return { nats, parts };
   }
 
   /** Bits per dimension of a split (the first `limit` examples), without training. */
