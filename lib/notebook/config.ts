@@ -1,0 +1,133 @@
+/**
+ * The one configuration object a notebook edits, its smoke-test substitute (`PIXEL_SMOKE=1`), its
+ * validation, and the identity that decides whether a saved checkpoint may be reused.
+ *
+ * Node only (paths).
+ */
+import * as path from 'path';
+import type { TaskName } from '../data/dataset';
+import type { ModelConfig, ModelKind } from '../models/config';
+import type { TrainConfig } from '../train/config';
+
+export interface NotebookConfig {
+  /** Names the notebook in messages and reports (e.g. "02-gated"). */
+  name: string;
+  /** The dataset: 'mnist' (default runs), 'fashion-mnist', 'cifar-gs', ... (see lib/data). */
+  dataset: TaskName;
+  /** The model (`-m`, `-x`, `-k`, `-c` of the original's train-cnn.py); seed = weight initialisation. */
+  model: { kind: ModelKind; layers: number; kernelSize: number; channels: number; seed?: number };
+  /**
+   * Training (`-e`, `-b`, `-l`), scaled down by `limit` (training images per epoch) and `testLimit`
+   * (test images per evaluation); leave them out for full epochs. seed = data order.
+   */
+  train: { epochs: number; batchSize: number; learningRate: number; limit?: number; testLimit?: number; evaluateEvery?: number; seed?: number };
+  /**
+   * The sample grid: `rows` (even) x `cols`; the top half sampled from scratch, the bottom half completing
+   * the first `cols` test images. `classColumns`: conditional models also get a grid with one row per
+   * class and this many columns.
+   */
+  grid: { rows: number; cols: number; seed: number; classColumns?: number };
+  /** Checkpoint file, relative to the project root (written after every epoch). */
+  checkpoint: string;
+  /**
+   * true: if `checkpoint` was saved from this same configuration (dataset, model, training), load it
+   * instead of training (an unfinished one is resumed). Any difference => train from scratch, saying why.
+   */
+  reuseCheckpoint: boolean;
+  /** Seconds between live chart updates while training (default 5). */
+  chartEverySeconds?: number;
+}
+
+/** What PIXEL_SMOKE=1 swaps in: a tiny model, a few steps, a small grid, a separate checkpoint. */
+export const SMOKE_SETTINGS = {
+  model: { layers: 2, kernelSize: 3, channels: 8 },
+  train: { epochs: 2, batchSize: 16, limit: 64, testLimit: 32, evaluateEvery: 1 },
+  grid: { rows: 4, cols: 4, classColumns: 2 },
+  chartEverySeconds: 1,
+} as const;
+
+/** PIXEL_SMOKE set to 1/true/yes (any case). */
+export function smokeRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(1|true|yes)$/i.test((env.PIXEL_SMOKE ?? '').trim());
+}
+
+/** The checkpoint a smoke run uses: a `smoke/` folder next to the real one, which it never overwrites. */
+export function smokeCheckpointPath(checkpoint: string): string {
+  return path.join(path.dirname(checkpoint), 'smoke', path.basename(checkpoint));
+}
+
+/** The configuration to run: `config` itself, or with the smoke settings when PIXEL_SMOKE=1. */
+export function effectiveConfig(config: NotebookConfig, env: NodeJS.ProcessEnv = process.env): { config: NotebookConfig; smoke: boolean } {
+  if (!smokeRequested(env)) return { config: structuredClone(config), smoke: false };
+  return {
+    smoke: true,
+    config: {
+      ...structuredClone(config),
+      model: { ...config.model, ...SMOKE_SETTINGS.model },
+      train: { ...config.train, ...SMOKE_SETTINGS.train },
+      grid: { ...config.grid, ...SMOKE_SETTINGS.grid },
+      checkpoint: smokeCheckpointPath(config.checkpoint),
+      chartEverySeconds: SMOKE_SETTINGS.chartEverySeconds,
+    },
+  };
+}
+
+function fail(field: string, message: string): never {
+  throw new Error(`notebook config: ${field} ${message}`);
+}
+
+function checkInteger(value: unknown, field: string, min: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) fail(field, `must be an integer >= ${min}, got ${String(value)}`);
+}
+
+/** Checks the fields only the notebook layer knows (model and training are checked by lib/models, lib/train). */
+export function validateNotebookConfig(config: NotebookConfig): void {
+  if (typeof config.name !== 'string' || config.name.trim() === '') fail('name', 'must be a non-empty string');
+  if (typeof config.checkpoint !== 'string' || config.checkpoint.trim() === '') fail('checkpoint', 'must be a file path');
+  if (typeof config.reuseCheckpoint !== 'boolean') fail('reuseCheckpoint', `must be true or false, got ${String(config.reuseCheckpoint)}`);
+  if (!config.model || !config.train || !config.grid) fail('model/train/grid', 'must all be present');
+  checkInteger(config.grid.rows, 'grid.rows', 2);
+  if (config.grid.rows % 2 !== 0) fail('grid.rows', `must be even (top half samples, bottom half completions), got ${config.grid.rows}`);
+  checkInteger(config.grid.cols, 'grid.cols', 1);
+  checkInteger(config.grid.seed, 'grid.seed', 0);
+  if (config.grid.classColumns !== undefined) checkInteger(config.grid.classColumns, 'grid.classColumns', 1);
+  if (config.chartEverySeconds !== undefined && !(config.chartEverySeconds >= 0)) {
+    fail('chartEverySeconds', `must be a number >= 0, got ${String(config.chartEverySeconds)}`);
+  }
+}
+
+/** The training-relevant identity of a run: what must match for a checkpoint to be reused. */
+export interface RunIdentity {
+  dataset: string;
+  model: ModelConfig;
+  train: TrainConfig;
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = canonical(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Differences between two identities as "field: saved -> now" lines (empty when they match). */
+export function identityDifferences(saved: RunIdentity, now: RunIdentity): string[] {
+  const flat = (identity: RunIdentity): Map<string, string> => {
+    const out = new Map<string, string>();
+    out.set('dataset', JSON.stringify(identity.dataset));
+    for (const [group, value] of [['model', identity.model], ['train', identity.train]] as const) {
+      for (const [key, v] of Object.entries(canonical(value) as Record<string, unknown>)) out.set(`${group}.${key}`, JSON.stringify(v));
+    }
+    return out;
+  };
+  const a = flat(saved);
+  const b = flat(now);
+  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
+  return keys.filter((k) => a.get(k) !== b.get(k)).map((k) => `${k}: ${a.get(k) ?? '(unset)'} -> ${b.get(k) ?? '(unset)'}`);
+}

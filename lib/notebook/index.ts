@@ -1,0 +1,49 @@
+/**
+ * The notebooks' entry point: `import * as nb from './lib/notebook/index';` (tslab resolves no directory
+ * index, so the `/index` is needed).
+ *
+ * Why the implementation is loaded through Node's own require with tsx registered: tslab compiles the
+ * TypeScript a notebook imports itself and resolves the `require`s of that compiled code only to files
+ * (`./x` -> `./x.js`). Other lib folders import directories (`'../models'` in lib/train/run.ts), which then
+ * fail with "Cannot find module". With tsx's CommonJS hook registered (once per kernel), a real `require`
+ * resolves like TypeScript (directory indexes, .ts files) and loads the whole lib graph once, so every
+ * module has a single instance (the backend state, `instanceof` checks in the sampler). tslab still
+ * type-checks everything through the `typeof import(...)` types below.
+ *
+ * Under `node --import tsx` (tests, scripts) tsx is already registered.
+ * After editing lib/ sources, restart the kernel (modules are cached for the kernel's lifetime).
+ */
+import type * as Session from './session';
+import type * as Config from './config';
+
+export type { NotebookConfig } from './config';
+export type { Session, PrepareOptions, Results, SampleImages } from './session';
+export type { Outputs, Output } from './output';
+
+interface NodeModule {
+  createRequire(filename: string): NodeRequire;
+  _extensions: Record<string, unknown>;
+}
+
+function load<T>(id: string): T {
+  // `require` here may be tslab's wrapper (it would load tslab's own compiled copies): use Node's.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const Module = require('module') as NodeModule;
+  if (typeof Module._extensions['.ts'] !== 'function') {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    (require('tsx/cjs/api') as { register(): unknown }).register();
+  }
+  return Module.createRequire(__filename)(id) as T;
+}
+
+const session = load<typeof Session>('./session');
+const config = load<typeof Config>('./config');
+
+export const loadChartLibrary = session.loadChartLibrary;
+export const prepare = session.prepare;
+export const train = session.train;
+export const showSamples = session.showSamples;
+export const showResults = session.showResults;
+export const results = session.results;
+export const effectiveConfig = config.effectiveConfig;
+export const smokeRequested = config.smokeRequested;

@@ -1,0 +1,350 @@
+/**
+ * What a model notebook does, one call per cell:
+ *
+ *   loadChartLibrary()          inline plotly.js once (charts in the notebook and in exported reports)
+ *   await prepare(config)       backend, dataset, model (or a reusable checkpoint), shown as a table
+ *   await train(session)        live progress line + chart; a checkpoint after every epoch
+ *   await showSamples(session)  the 12 x 12 grid (top: samples, bottom: completions), class rows if conditional
+ *   showResults(session)        the final test bits/dim in a small table
+ *
+ * Node only (files, backend). Notebooks import it through ./index.ts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { BackendInfo, initBackend } from '../backend/index';
+import { Dataset, imageSize } from '../data/dataset';
+import { loadDataset, projectRoot } from '../data/index';
+import type { LoadProgress } from '../data/progress';
+import { parameterCount } from '../models/model';
+import { gridPng } from '../render/grid';
+import { sample, sampleGrid } from '../sample/index';
+import type { SampleProgress } from '../sample/index';
+import { Checkpoint } from '../train/checkpoint';
+import { readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
+import { trainConfig } from '../train/config';
+import { checkpointRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
+import type { History } from '../train/trainer';
+import {
+  effectiveConfig, identityDifferences, NotebookConfig, RunIdentity, SMOKE_SETTINGS, validateNotebookConfig,
+} from './config';
+import { columnTable, escapeHtml, formatDuration, keyValueTable, noteHtml } from './html';
+import { LiveTraining } from './live';
+import { defaultOutputs, Outputs } from './output';
+import { chartHtml, plotlyBundleHtml } from './plotly';
+import { trainingFigure } from './training-chart';
+
+export interface SampleImages {
+  /** The PNG shown for the 12 x 12 grid. */
+  grid: Uint8Array;
+  /** Conditional models: the PNG with one row per class. */
+  classes?: Uint8Array;
+  seconds: number;
+}
+
+export interface Session {
+  /** The configuration in effect (the smoke settings when PIXEL_SMOKE=1). */
+  config: NotebookConfig;
+  smoke: boolean;
+  backend: BackendInfo;
+  dataset: Dataset;
+  run: Run;
+  identity: RunIdentity;
+  /** Absolute path of the checkpoint file. */
+  checkpointFile: string;
+  /** 'new': trains from scratch; 'reused': a finished checkpoint was loaded; 'resumed': an unfinished one continues. */
+  start: 'new' | 'reused' | 'resumed';
+  /** Why it starts that way (shown in the notebook). */
+  startNote: string;
+  outputs: Outputs;
+  samples?: SampleImages;
+}
+
+export interface PrepareOptions {
+  /** Where outputs go (default: tslab inside a kernel, the console elsewhere). */
+  outputs?: Outputs;
+  /** Environment read for PIXEL_SMOKE (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Relative checkpoint paths resolve against this folder (default the project root). */
+  root?: string;
+  /** Passed to loadDataset (e.g. a folder holding the dataset). */
+  dataDirectory?: string;
+}
+
+/** Shows plotly.js (inlined, once per notebook) so that later charts draw here and in the exported report. */
+export function loadChartLibrary(outputs: Outputs = defaultOutputs()): void {
+  outputs.display.html(plotlyBundleHtml());
+}
+
+function datasetProgress(outputs: Outputs): (progress: LoadProgress) => void {
+  let live: ReturnType<Outputs['live']> | undefined;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (!p.finished && now - last < 1000) return;
+    last = now;
+    live ??= outputs.live();
+    const amount = p.unit === 'bytes' ? `${(p.done / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB` : `${p.done}${p.total ? ` / ${p.total}` : ''} images`;
+    live.text(`${p.phase === 'download' ? 'downloading' : 'decoding'} ${p.file}: ${amount}${p.failed ? ' (failed)' : p.finished ? ' (done)' : ''}`);
+  };
+}
+
+/** The object without its undefined fields (so they do not override defaults). */
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function savedIdentity(checkpoint: Checkpoint): RunIdentity | undefined {
+  const identity = checkpoint.meta?.notebookIdentity as RunIdentity | undefined;
+  return identity && typeof identity === 'object' && identity.model && identity.train ? identity : undefined;
+}
+
+/** Loads what a notebook needs and shows what it is about to do. */
+export async function prepare(notebookConfig: NotebookConfig, options: PrepareOptions = {}): Promise<Session> {
+  validateNotebookConfig(notebookConfig);
+  const outputs = options.outputs ?? defaultOutputs();
+  const { config, smoke } = effectiveConfig(notebookConfig, options.env ?? process.env);
+  const backend = await initBackend();
+  const dataset = await loadDataset(config.dataset, { onProgress: datasetProgress(outputs), dataDirectory: options.dataDirectory });
+  const model = modelConfigFor(dataset, withoutUndefined(config.model));
+  const train = trainConfig(withoutUndefined(config.train));
+  const identity: RunIdentity = { dataset: dataset.name, model, train };
+  const checkpointFile = path.resolve(options.root ?? projectRoot(), config.checkpoint);
+
+  let run: Run | undefined;
+  let start: Session['start'] = 'new';
+  let startNote = 'reuseCheckpoint is false: training from scratch (the checkpoint file is overwritten after every epoch).';
+  if (config.reuseCheckpoint) {
+    if (!fs.existsSync(checkpointFile)) {
+      startNote = `reuseCheckpoint is true, but ${config.checkpoint} does not exist yet: training from scratch.`;
+    } else {
+      let checkpoint: Checkpoint | undefined;
+      try {
+        checkpoint = readCheckpoint(checkpointFile);
+      } catch (error) {
+        startNote = `reuseCheckpoint is true, but ${config.checkpoint} could not be read (${(error as Error).message}): training from scratch.`;
+      }
+      const saved = checkpoint && savedIdentity(checkpoint);
+      if (checkpoint && !saved) {
+        startNote = `reuseCheckpoint is true, but ${config.checkpoint} was not saved by a notebook (no configuration recorded): training from scratch.`;
+      } else if (checkpoint && saved) {
+        const differences = identityDifferences(saved, identity);
+        if (differences.length > 0) {
+          startNote = `reuseCheckpoint is true, but ${config.checkpoint} was saved from a different configuration ` +
+            `(${differences.join('; ')}): training from scratch.`;
+        } else {
+          run = await resumeRun(checkpoint, dataset, train, checkpointFile);
+          const done = run.trainer.state.position.epoch;
+          const savedAt = typeof checkpoint.meta?.savedAt === 'string' ? `, saved ${checkpoint.meta.savedAt}` : '';
+          if (done >= train.epochs) {
+            start = 'reused';
+            startNote = `Loaded ${config.checkpoint} (same configuration, ${run.trainer.state.step} steps${savedAt}): not training. ` +
+              'Set reuseCheckpoint: false to train again.';
+          } else {
+            start = 'resumed';
+            startNote = `Resuming ${config.checkpoint} (same configuration, stopped after epoch ${done} of ${train.epochs}${savedAt}).`;
+          }
+        }
+      }
+    }
+  }
+  run ??= startRun(dataset, model, train);
+
+  const session: Session = { config, smoke, backend, dataset, run, identity, checkpointFile, start, startNote, outputs };
+  showSummary(session);
+  return session;
+}
+
+function trainingBudget(session: Session): string {
+  const { train } = session.identity;
+  const perEpoch = Math.min(session.dataset.train.count, train.limit ?? Infinity);
+  const steps = train.epochs * session.run.trainer.batchesPerEpoch();
+  const testImages = Math.min(session.dataset.test.count, train.testLimit ?? Infinity);
+  return `${train.epochs} epoch${train.epochs === 1 ? '' : 's'} x ${perEpoch} images (${steps} steps of ${train.batchSize}), ` +
+    `Adam lr ${train.learningRate}; test bits/dim on ${testImages} test images every ${train.evaluateEvery === 1 ? 'epoch' : `${train.evaluateEvery} epochs`}`;
+}
+
+function showSummary(session: Session): void {
+  const { dataset, identity, config } = session;
+  const m = identity.model;
+  const rows: [string, string][] = [
+    ['backend', session.backend.description],
+    ['dataset', `${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images, ${dataset.height}x${dataset.width}x${dataset.channels}` +
+      `${dataset.classNames.length ? `, ${dataset.classNames.length} classes` : ''}`],
+    ['model', `${m.kind}: ${m.layers} layers, kernel ${m.kernelSize}, ${m.channels} channels` +
+      `${m.conditionSize ? `, conditioned on ${m.conditionSize} classes` : ''}`],
+    ['parameters', parameterCount(session.run.model).toLocaleString('en-US')],
+    ['training', trainingBudget(session)],
+    ['sample grid', `${config.grid.rows} x ${config.grid.cols}, seed ${config.grid.seed}`],
+    ['checkpoint', `${config.checkpoint} (${session.start})`],
+  ];
+  let html = '';
+  if (session.smoke) {
+    html += noteHtml(`PIXEL_SMOKE=1: tiny settings swapped in (model ${JSON.stringify(SMOKE_SETTINGS.model)}, ` +
+      `training ${JSON.stringify(SMOKE_SETTINGS.train)}, grid ${JSON.stringify(SMOKE_SETTINGS.grid)}) so the notebook runs in ` +
+      'seconds; the numbers and samples below are meaningless. Unset PIXEL_SMOKE for the real run.', 'warn');
+  }
+  html += keyValueTable(rows, { caption: `${config.name}: what this run does`, className: 'pixel-table pixel-summary' });
+  html += noteHtml(session.startNote);
+  session.outputs.display.html(html);
+}
+
+function saveRunCheckpoint(session: Session, checkpointPromise: Promise<Checkpoint>): Promise<void> {
+  return checkpointPromise.then((checkpoint) => {
+    fs.mkdirSync(path.dirname(session.checkpointFile), { recursive: true });
+    saveCheckpoint(session.checkpointFile, checkpoint);
+  });
+}
+
+function trainingSeconds(history: History): number {
+  return history.epochs.reduce((sum, e) => sum + e.seconds, 0);
+}
+
+/** Trains with a live progress line and chart (or shows the loaded run's chart); saves a checkpoint per epoch. */
+export async function train(session: Session): Promise<void> {
+  const { run, config, outputs } = session;
+  const trainer = run.trainer;
+  const title = `${config.name}: bits per dimension (lower is better)`;
+  if (session.start === 'reused') {
+    const history = trainer.state.history;
+    outputs.display.html(noteHtml(session.startNote));
+    outputs.display.html(chartHtml(trainingFigure(history, { batchesPerEpoch: trainer.batchesPerEpoch(), title })));
+    return;
+  }
+  const live = new LiveTraining(outputs, {
+    epochs: trainer.config.epochs,
+    batchesPerEpoch: trainer.batchesPerEpoch(),
+    batchSize: trainer.config.batchSize,
+    chartEverySeconds: config.chartEverySeconds,
+    title,
+  });
+  const meta = { notebook: config.name, notebookIdentity: session.identity, smoke: session.smoke };
+  const started = performance.now();
+  await trainer.run({
+    onBatch: (info) => live.onBatch(info, trainer.state.history),
+    onEpoch: async (record, history) => {
+      live.onEpoch(record, history);
+      await saveRunCheckpoint(session, checkpointRun(run, { ...meta, savedAt: new Date().toISOString() }));
+    },
+  });
+  const history = trainer.state.history;
+  const seconds = (performance.now() - started) / 1000;
+  const last = history.epochs.at(-1);
+  live.finish(history, `done: ${history.steps.length} steps in ${formatDuration(seconds)}` +
+    `${last?.testBitsPerDim !== undefined ? `, test ${last.testBitsPerDim.toFixed(4)} bits/dim` : ''}; checkpoint saved to ${config.checkpoint}`);
+}
+
+function samplingProgress(outputs: Outputs, what: string): { onProgress: (p: SampleProgress) => void; done(text: string): void } {
+  const live = outputs.live();
+  const started = performance.now();
+  let last = -Infinity;
+  live.text(`${what}: starting`);
+  return {
+    onProgress: (p) => {
+      const now = performance.now();
+      if (now - last < 1000) return;
+      last = now;
+      live.text(`${what}: ${(p.fraction * 100).toFixed(0)}% · ${formatDuration((now - started) / 1000)} elapsed`);
+    },
+    done: (text) => live.text(text),
+  };
+}
+
+/** The sample grid (top half from scratch, bottom half completing test images); class rows for conditional models. */
+export async function showSamples(session: Session): Promise<void> {
+  const { run, dataset, config, outputs } = session;
+  const model = run.model;
+  const { rows, cols, seed } = config.grid;
+  const size = imageSize(dataset);
+  if (dataset.test.count < cols) throw new Error(`showSamples: the grid completes ${cols} test images, the test set has ${dataset.test.count}`);
+  const conditional = model.config.conditionSize > 0;
+  const started = performance.now();
+  const progress = samplingProgress(outputs, `sampling the ${rows} x ${cols} grid (${rows * cols} images)`);
+  const grid = await sampleGrid(model, dataset.test.images.subarray(0, cols * size), {
+    rows, cols, seed, onProgress: progress.onProgress,
+    labels: conditional ? { test: dataset.test.labels.subarray(0, cols) } : undefined,
+  });
+  const gridSeconds = (performance.now() - started) / 1000;
+  progress.done(`sampled the ${rows} x ${cols} grid in ${formatDuration(gridSeconds)}`);
+  const gridImage = gridPng(grid, { ...grid.layout, scale: 2 });
+  const givenRows = grid.givenRows;
+  const classNote = conditional
+    ? ` Top-half column c is sampled for class ${escapeHtml(dataset.classNames.slice(0, Math.min(cols, model.config.conditionSize)).join(', '))}` +
+      `${cols > model.config.conditionSize ? ' (repeating)' : ''} in order; completions are conditioned on their test image's class.`
+    : '';
+  outputs.display.html(`<p class="pixel-caption" style="font-size:13px"><b>Samples (seed ${seed}).</b> Top ${rows / 2} rows: sampled from scratch. ` +
+    `Bottom ${rows / 2} rows: completions — column c keeps the top ${givenRows} rows of test image c and samples the rest; ` +
+    `each row is another completion.${classNote}</p>`);
+  outputs.display.png(gridImage);
+  const samples: SampleImages = { grid: gridImage, seconds: gridSeconds };
+
+  if (conditional) {
+    const classes = model.config.conditionSize;
+    const perClass = config.grid.classColumns ?? cols;
+    const labels: number[] = [];
+    for (let c = 0; c < classes; c++) for (let k = 0; k < perClass; k++) labels.push(c);
+    const classProgress = samplingProgress(outputs, `sampling ${perClass} images per class (${labels.length} images)`);
+    const t0 = performance.now();
+    const result = await sample(model, { count: labels.length, seed: seed + 1, condition: { labels }, onProgress: classProgress.onProgress });
+    classProgress.done(`sampled ${labels.length} class-conditional images in ${formatDuration((performance.now() - t0) / 1000)}`);
+    const names = Array.from({ length: classes }, (_, c) => dataset.classNames[c] ?? `class ${c}`);
+    const classImage = gridPng(
+      { images: result.images, count: result.count, height: result.height, width: result.width, colours: result.colours },
+      { rows: classes, cols: perClass, rowLabels: names, scale: 2 },
+    );
+    outputs.display.html(`<p class="pixel-caption" style="font-size:13px"><b>One row per class (seed ${seed + 1}).</b> ` +
+      `Row r: ${perClass} samples from scratch conditioned on class r (labelled on the left).</p>`);
+    outputs.display.png(classImage);
+    samples.classes = classImage;
+  }
+  samples.seconds = (performance.now() - started) / 1000;
+  session.samples = samples;
+}
+
+export interface Results {
+  testBitsPerDim?: number;
+  trainBitsPerDim?: number;
+  steps: number;
+  epochs: number;
+  trainingSeconds: number;
+}
+
+/** The run's numbers (no display). */
+export function results(session: Session): Results {
+  const history = session.run.trainer.state.history;
+  const lastTest = [...history.epochs].reverse().find((e) => e.testBitsPerDim !== undefined);
+  return {
+    testBitsPerDim: lastTest?.testBitsPerDim,
+    trainBitsPerDim: history.epochs.at(-1)?.trainBitsPerDim,
+    steps: session.run.trainer.state.step,
+    epochs: history.epochs.length,
+    trainingSeconds: trainingSeconds(history),
+  };
+}
+
+/** The final test bits/dim (and how it was measured) in a small table, then the per-epoch history. */
+export function showResults(session: Session): void {
+  const r = results(session);
+  const { identity, dataset, config } = session;
+  const history = session.run.trainer.state.history;
+  const testImages = Math.min(dataset.test.count, identity.train.testLimit ?? Infinity);
+  const lastTest = [...history.epochs].reverse().find((e) => e.testBitsPerDim !== undefined);
+  const images = r.steps * identity.train.batchSize;
+  const rows: [string, string | { html: string }][] = [
+    ['final test bits/dim', { html: `<b>${r.testBitsPerDim !== undefined ? r.testBitsPerDim.toFixed(4) : 'not evaluated'}</b>` +
+      `${lastTest ? ` (after epoch ${lastTest.epoch + 1}, on ${testImages === dataset.test.count ? 'all' : 'the first'} ${testImages} test images)` : ''}` }],
+    ['final train bits/dim', r.trainBitsPerDim !== undefined ? `${r.trainBitsPerDim.toFixed(4)} (mean over the last epoch)` : '-'],
+    ['training', `${r.steps} steps, ${r.epochs} epochs, ~${images.toLocaleString('en-US')} images in ${formatDuration(r.trainingSeconds)}` +
+      `${r.trainingSeconds > 0 ? ` (${(images / r.trainingSeconds).toFixed(1)} images/s incl. evaluation)` : ''}`],
+    ['model', `${identity.model.kind}, ${parameterCount(session.run.model).toLocaleString('en-US')} parameters`],
+    ['backend', session.backend.name],
+    ['checkpoint', `${config.checkpoint}${session.start === 'reused' ? ' (loaded, not retrained)' : ''}`],
+  ];
+  if (session.smoke) rows.push(['mode', 'PIXEL_SMOKE=1 (tiny settings: numbers are meaningless)']);
+  let html = keyValueTable(rows, { caption: `${config.name}: results`, className: 'pixel-table pixel-results' });
+  if (history.epochs.length > 0) {
+    html += columnTable(['epoch', 'train bits/dim', 'test bits/dim', 'time'], history.epochs.map((e) => [
+      e.epoch + 1, e.trainBitsPerDim.toFixed(4), e.testBitsPerDim !== undefined ? e.testBitsPerDim.toFixed(4) : '-', formatDuration(e.seconds),
+    ]), { caption: 'per epoch', className: 'pixel-table pixel-epochs' });
+  }
+  session.outputs.display.html(html);
+}

@@ -1,0 +1,92 @@
+/**
+ * The training chart: train bits/dim per step (raw, faint, and smoothed) and test bits/dim per evaluated
+ * epoch, against the training step. Browser-safe (pure data).
+ */
+import type { History } from '../train/trainer';
+import type { PlotlyFigure } from './plotly';
+
+export const TRAIN_RAW_COLOUR = '#9ecae1';
+export const TRAIN_SMOOTH_COLOUR = '#1f5fbf';
+export const TEST_COLOUR = '#d62728';
+
+/**
+ * Exponential moving average with bias correction (as TensorBoard smooths): the first values are not
+ * pulled towards zero. `weight` 0 returns the values unchanged.
+ */
+export function smooth(values: readonly number[], weight = 0.9): number[] {
+  if (!(weight >= 0 && weight < 1)) throw new Error(`smooth: weight must be in [0, 1), got ${weight}`);
+  const out: number[] = [];
+  let average = 0;
+  let norm = 0;
+  for (const v of values) {
+    average = weight * average + (1 - weight) * v;
+    norm = weight * norm + (1 - weight);
+    out.push(average / norm);
+  }
+  return out;
+}
+
+/** At most `max` points: consecutive points averaged in equal buckets (x is the bucket's last x). */
+export function downsample(x: readonly number[], y: readonly number[], max: number): { x: number[]; y: number[] } {
+  if (x.length <= max) return { x: [...x], y: [...y] };
+  const size = Math.ceil(x.length / max);
+  const outX: number[] = [];
+  const outY: number[] = [];
+  for (let start = 0; start < x.length; start += size) {
+    const end = Math.min(start + size, x.length);
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += y[i];
+    outX.push(x[end - 1]);
+    outY.push(sum / (end - start));
+  }
+  return { x: outX, y: outY };
+}
+
+const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+
+export interface TrainingChartOptions {
+  title?: string;
+  /** Smoothing weight of the train curve (default 0.9; lower for very short runs). */
+  smoothing?: number;
+  /** Steps per epoch: test points sit at the end of their epoch. */
+  batchesPerEpoch: number;
+  /** Most raw train points drawn (default 1500). */
+  maxPoints?: number;
+}
+
+/** The figure for a training history (any length, including empty). */
+export function trainingFigure(history: History, options: TrainingChartOptions): PlotlyFigure {
+  const steps = history.steps.map((s) => s.step);
+  const bits = history.steps.map((s) => s.bitsPerDim);
+  const weight = options.smoothing ?? (steps.length < 50 ? 0.6 : 0.9);
+  const raw = downsample(steps, bits, options.maxPoints ?? 1500);
+  const smoothed = downsample(steps, smooth(bits, weight), options.maxPoints ?? 1500);
+  const tested = history.epochs.filter((e) => e.testBitsPerDim !== undefined);
+  return {
+    data: [
+      {
+        type: 'scatter', mode: 'lines', name: 'train (per step)', x: raw.x, y: raw.y.map(round4),
+        line: { color: TRAIN_RAW_COLOUR, width: 1 }, hovertemplate: 'step %{x}: %{y:.3f} bits/dim<extra>train</extra>',
+      },
+      {
+        type: 'scatter', mode: 'lines', name: `train (smoothed, ${weight})`, x: smoothed.x, y: smoothed.y.map(round4),
+        line: { color: TRAIN_SMOOTH_COLOUR, width: 2.5 }, hovertemplate: 'step %{x}: %{y:.3f} bits/dim<extra>train, smoothed</extra>',
+      },
+      {
+        type: 'scatter', mode: 'lines+markers', name: 'test',
+        x: tested.map((e) => (e.epoch + 1) * options.batchesPerEpoch), y: tested.map((e) => round4(e.testBitsPerDim!)),
+        line: { color: TEST_COLOUR, width: 2.5 }, marker: { color: TEST_COLOUR, size: 9 },
+        hovertemplate: 'after epoch %{text}: %{y:.4f} bits/dim<extra>test</extra>', text: tested.map((e) => String(e.epoch + 1)),
+      },
+    ],
+    layout: {
+      title: { text: options.title ?? 'bits per dimension (lower is better)', font: { size: 15 } },
+      xaxis: { title: { text: 'training step' }, rangemode: 'tozero', zeroline: false },
+      yaxis: { title: { text: 'bits/dim' }, type: 'log', tickformat: '.2f' },
+      legend: { orientation: 'h', y: -0.2 },
+      margin: { l: 60, r: 20, t: 40, b: 70 },
+      paper_bgcolor: '#ffffff',
+      plot_bgcolor: '#ffffff',
+    },
+  };
+}
