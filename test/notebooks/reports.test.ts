@@ -1,0 +1,195 @@
+/**
+ * The notebooks for real: Debian's Jupyter (nbconvert) runs each notebook in the project's tslab kernel under
+ * PIXEL_SMOKE=1 through the report command; each report must hold a chart with data and the sample grid as an
+ * embedded PNG. Headless Chromium then renders one report: the chart is drawn (its traces' colours inside the
+ * plot area of a screenshot) and the grid image loads (naturalWidth > 0). A notebook with a deliberate error
+ * makes the command fail and print that error.
+ *
+ * Needs: jupyter-nbconvert, python3-nbclient, jupyter-client, chromium (`npm run setup:system`). ~2-3 minutes on
+ * 2 cores, most of it three kernels type-checking lib/ with tslab.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PNG } from 'pngjs';
+import { PLOTLY_BUNDLE_ATTRIBUTE } from '../../lib/notebook/plotly';
+import { TEST_COLOUR, TRAIN_SMOOTH_COLOUR } from '../../lib/notebook/training-chart';
+
+const root = path.resolve(__dirname, '..', '..');
+const NOTEBOOKS = ['01-simple', '02-gated', '03-conditional'];
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-reports-test-'));
+const outDir = path.join(work, 'reports');
+let smokeRun: { status: number | null; stderr: string; seconds: number } | undefined;
+
+function report(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string; seconds: number } {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib/report/cli.ts'), ...args], {
+    cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 15 * 60 * 1000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - started) / 1000 };
+}
+
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+before(() => {
+  // One command for all three notebooks, as a user would run it.
+  smokeRun = report(['--out', outDir, ...NOTEBOOKS], { PIXEL_SMOKE: '1' });
+  console.log(smokeRun.stderr.split('\n').filter((l) => /done in|FAILED|succeeded/.test(l)).join('\n'));
+});
+
+test('every notebook executes under PIXEL_SMOKE=1 through the report command', () => {
+  assert.ok(smokeRun);
+  assert.equal(smokeRun.status, 0, `report command failed:\n${smokeRun.stderr.slice(-4000)}`);
+  assert.match(smokeRun.stderr, /3 of 3 succeeded/);
+  for (const name of NOTEBOOKS) assert.match(smokeRun.stderr, new RegExp(`${name}: done in \\d+:\\d\\d`));
+});
+
+interface ChartData { data: { name: string; x: number[]; y: number[] }[] }
+
+function charts(html: string): ChartData[] {
+  const out: ChartData[] = [];
+  const re = /<script type="application\/json" id="[^"]+" class="pixel-chart-data">([\s\S]*?)<\/script>/g;
+  for (let m = re.exec(html); m; m = re.exec(html)) out.push(JSON.parse(m[1]) as ChartData);
+  return out;
+}
+
+function pngs(html: string): PNG[] {
+  const out: PNG[] = [];
+  const re = /<img[^>]+src="data:image\/png;base64,([A-Za-z0-9+/=\s]+)"/g;
+  for (let m = re.exec(html); m; m = re.exec(html)) out.push(PNG.sync.read(Buffer.from(m[1], 'base64')));
+  return out;
+}
+
+for (const name of NOTEBOOKS) {
+  test(`${name}: a self-contained report with a chart with data, the sample grid PNG and numbered prompts`, () => {
+    const file = path.join(outDir, `${name}.html`);
+    assert.ok(fs.existsSync(file), `${file} written`);
+    const html = fs.readFileSync(file, 'utf8');
+    assert.equal(html.split(`${PLOTLY_BUNDLE_ATTRIBUTE}=`).length - 1, 1, 'plotly.js inlined exactly once');
+    assert.doesNotMatch(html, /<script[^>]+src=/, 'no external scripts');
+    assert.doesNotMatch(html, /<link[^>]+href="(https?:|file:)/, 'no external stylesheets');
+    const found = charts(html);
+    assert.equal(found.length, 1, 'one training chart (its last live state)');
+    const [train, smoothed, testTrace] = found[0].data;
+    assert.equal(train.x.length, 8, 'smoke: 2 epochs x 4 steps');
+    assert.equal(smoothed.y.length, 8);
+    assert.equal(testTrace.y.length, 2, 'a test point per epoch');
+    for (const v of [...train.y, ...testTrace.y]) assert.ok(v > 0 && v < 9, `bits/dim ${v}`);
+    const images = pngs(html);
+    assert.equal(images.length, name === '03-conditional' ? 2 : 1, 'the sample grid (and the class grid)');
+    assert.ok(images[0].width > 4 * 56 && images[0].height > 4 * 56, `grid ${images[0].width}x${images[0].height}`);
+    if (name === '03-conditional') assert.ok(images[1].height > 10 * 56, 'ten class rows');
+    const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
+    assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6'].map((n) => `In&nbsp;[${n}]`));
+    assert.match(html, /final test bits\/dim/);
+    assert.match(html, /PIXEL_SMOKE=1/);
+    assert.match(html, /arxiv\.org\/abs\//);
+    assert.match(html, /class="pixel-summary[^"]*"|pixel-table pixel-summary/);
+    assert.match(html, /parameters<\/th><td[^>]*>[\d,]+</);
+  });
+}
+
+function chromium(args: string[], dataDir: string): { status: number | null; stdout: string } {
+  const r = spawnSync(CHROMIUM!, [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--hide-scrollbars', '--force-device-scale-factor=1', `--user-data-dir=${dataDir}`,
+    '--virtual-time-budget=10000', ...args,
+  ], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout };
+}
+
+function hex(colour: string): [number, number, number] {
+  return [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16)) as [number, number, number];
+}
+
+test('headless Chromium draws the chart and loads the grid image of a report', { skip: CHROMIUM ? false : 'chromium is not installed' }, () => {
+  const source = path.join(outDir, '02-gated.html');
+  assert.ok(fs.existsSync(source));
+  // A probe appended to a copy of the report writes what the page holds after its scripts ran.
+  const probe = `<script>window.addEventListener('load',function(){setTimeout(function(){
+    var chart=document.querySelector('.pixel-chart');var plot=chart&&chart.querySelector('.nsewdrag');
+    var rect=function(e){if(!e)return null;var r=e.getBoundingClientRect();return {x:r.left+scrollX,y:r.top+scrollY,w:r.width,h:r.height};};
+    var out={plotly:typeof window.Plotly,chart:rect(chart),plot:rect(plot),traces:chart?chart.querySelectorAll('.scatterlayer .trace').length:0,
+      images:[].slice.call(document.querySelectorAll('img')).map(function(i){return {w:i.naturalWidth,h:i.naturalHeight,rect:rect(i)};}),
+      height:document.documentElement.scrollHeight};
+    var pre=document.createElement('pre');pre.id='pixel-probe';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);},300);});</script>`;
+  const page = path.join(work, 'probe.html');
+  fs.writeFileSync(page, fs.readFileSync(source, 'utf8').replace(/<\/body>/i, `${probe}</body>`));
+  const width = 1200;
+  const readProbe = (height: number) => {
+    const dom = chromium([`--window-size=${width},${height}`, '--dump-dom', `file://${page}`], fs.mkdtempSync(path.join(work, 'chrome-')));
+    assert.equal(dom.status, 0);
+    const m = /<pre id="pixel-probe">([^<]*)<\/pre>/.exec(dom.stdout);
+    assert.ok(m, 'the probe ran');
+    return JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as {
+      plotly: string; chart: Rect | null; plot: Rect | null; traces: number; images: { w: number; h: number; rect: Rect }[]; height: number;
+    };
+  };
+  interface Rect { x: number; y: number; w: number; h: number }
+  const first = readProbe(1000);
+  const height = Math.min(Math.ceil(first.height) + 10, 16000);
+  const info = readProbe(height);
+  assert.equal(info.plotly, 'object', 'plotly.js loaded from the inlined bundle');
+  assert.ok(info.chart && info.plot, 'the chart container and its plot area exist');
+  assert.equal(info.traces, 3, 'three traces drawn');
+  assert.equal(info.images.length, 1);
+  assert.ok(info.images[0].w > 0 && info.images[0].h > 0, `the grid image loads (naturalWidth ${info.images[0].w})`);
+
+  const shotFile = path.join(work, 'shot.png');
+  const shot = chromium([`--window-size=${width},${height}`, `--screenshot=${shotFile}`, `file://${page}`], fs.mkdtempSync(path.join(work, 'chrome-')));
+  assert.equal(shot.status, 0);
+  const png = PNG.sync.read(fs.readFileSync(shotFile));
+  assert.equal(png.width, width);
+  const count = (r: Rect, colour: [number, number, number], tolerance = 40) => {
+    let n = 0;
+    for (let y = Math.max(0, Math.floor(r.y)); y < Math.min(png.height, r.y + r.h); y++) {
+      for (let x = Math.max(0, Math.floor(r.x)); x < Math.min(png.width, r.x + r.w); x++) {
+        const o = (y * png.width + x) * 4;
+        if (Math.abs(png.data[o] - colour[0]) + Math.abs(png.data[o + 1] - colour[1]) + Math.abs(png.data[o + 2] - colour[2]) <= tolerance) n++;
+      }
+    }
+    return n;
+  };
+  const plot = info.plot!;
+  const red = count(plot, hex(TEST_COLOUR));
+  const blue = count(plot, hex(TRAIN_SMOOTH_COLOUR));
+  console.log(`screenshot ${png.width}x${png.height}: plot area ${Math.round(plot.w)}x${Math.round(plot.h)} at (${Math.round(plot.x)}, ${Math.round(plot.y)}); ` +
+    `test-colour pixels ${red}, train-colour pixels ${blue}`);
+  assert.ok(red > 50, `the test curve is drawn inside the plot area (${red} pixels)`);
+  assert.ok(blue > 100, `the smoothed train curve is drawn inside the plot area (${blue} pixels)`);
+  // The grid image is on screen where the page says it is: grey separators and varied pixels, not background.
+  const img = info.images[0].rect;
+  const separators = count(img, [128, 128, 128], 6);
+  assert.ok(separators > 100, `grid separators visible (${separators} pixels)`);
+});
+
+test('a notebook with a deliberate error makes the report command fail and print that error', () => {
+  const kernelspec = { name: 'tslab', display_name: 'TypeScript (pixel-notebooks, tslab)', language: 'typescript' };
+  const notebook = (cells: string[]) => JSON.stringify({
+    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec },
+    cells: cells.map((source, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source })),
+  });
+  const runtime = path.join(work, 'broken-runtime.ipynb');
+  fs.writeFileSync(runtime, notebook([
+    "console.log('first cell runs');",
+    "function check(v: number): number {\n  if (v > 1) throw new Error(`deliberate failure: value ${v} is too large`);\n  return v;\n}\ncheck(42);",
+    "console.log('never reached');",
+  ]));
+  const typeError = path.join(work, 'broken-types.ipynb');
+  fs.writeFileSync(typeError, notebook(["const bitsPerDim: number = 'not a number';"]));
+  const r = report(['--out', path.join(work, 'broken-out'), runtime, typeError]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /FAILED: broken-runtime after \d+:\d\d in code cell 2 of 3/);
+  assert.match(r.stderr, /Error: deliberate failure: value 42 is too large/);
+  assert.match(r.stderr, /check\(42\);/, 'the failing cell is shown');
+  assert.match(r.stderr, /FAILED: broken-types .* in code cell 1 of 1/);
+  assert.match(r.stderr, /Type 'string' is not assignable to type 'number'/);
+  assert.doesNotMatch(r.stderr, /<Error>:/, 'not nbconvert\'s empty message');
+  assert.match(r.stderr, /0 of 2 succeeded; failed: broken-runtime, broken-types/);
+  assert.ok(!fs.existsSync(path.join(work, 'broken-out', 'broken-runtime.html')), 'no report for a failed notebook');
+});
