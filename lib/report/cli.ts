@@ -71,6 +71,7 @@ export function formatFailure(report: NotebookReport): string {
 function progressLine(index: number, count: number, p: ReportProgress): string {
   let line = `[${index}/${count}] ${p.name} ${duration(p.elapsedSeconds)}`;
   if (p.cell) line += ` · cell ${p.cell.codeCell}/${p.cell.codeCells}: ${p.cell.firstLine}`;
+  else line += ' · starting the kernel';
   if (p.status && p.cell && /train/.test(p.cell.firstLine)) line += ` · ${p.status}`;
   return line;
 }
