@@ -13,7 +13,7 @@
  * - the convolution GFLOP/s achieved in training (FLOPs counted from the model config, bench/flops.ts)
  *   against the peak, and peak memory (process RSS, wasm heap).
  *
- *   npm run bench -- [--json FILE] [--backend wasm|cpu|tensorflow] [--quick] [--threads N]
+ *   npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N]
  *                    [--batch 64] [--configs simple_mnist,gated_mnist,gated_cifar] [--no-torch] [--no-sampling]
  *                    [--python /usr/bin/python3]
  *
@@ -75,7 +75,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-sampling') o.sampling = false;
     else if (a === '--python') o.python = value(i++, a);
     else if (a === '--help' || a === '-h') {
-      console.log('npm run bench -- [--json FILE] [--backend wasm|cpu|tensorflow] [--quick] [--threads N] [--batch 64] ' +
+      console.log('npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N] [--batch 64] ' +
         `[--configs ${TRAIN_CONFIG_NAMES.join(',')}] [--no-torch] [--no-sampling] [--python /usr/bin/python3]`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
@@ -146,6 +146,8 @@ interface TorchResult {
   step_seconds: number[];
   median_step_seconds: number;
   images_per_s: number;
+  step_cpu_seconds: number[];
+  images_per_cpu_s: number;
   conv_gflop_per_step: number;
   achieved_conv_gflops: number;
   parameters: number;
@@ -159,20 +161,23 @@ function torchAvailable(python: string): { ok: boolean; note: string } {
   return { ok: true, note: `PyTorch ${r.stdout.trim()} (${python})` };
 }
 
-/** Best GFLOP/s of a square matMul on the current backend: what its fast kernel can do at best. */
-function backendMatMulGflops(n: number, seconds: number): number {
+/**
+ * Best GFLOP/s of a square matMul on the current backend: what its fast kernel can do at best. Reads the
+ * result asynchronously (the webgpu backend cannot be read synchronously).
+ */
+async function backendMatMulGflops(n: number, seconds: number): Promise<number> {
   const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
-  const once = () => {
+  const once = async () => {
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await c.data();
     c.dispose();
   };
-  once();
+  await once();
   let best = Infinity, calls = 0;
   const t0 = performance.now();
   while (calls < 3 || performance.now() - t0 < seconds * 1000) {
     const t = performance.now();
-    once();
+    await once();
     best = Math.min(best, (performance.now() - t) / 1000);
     calls++;
   }
@@ -264,7 +269,7 @@ async function main(): Promise<void> {
 
   // 4. The backend's best matMul GFLOP/s (its fast kernel's ceiling on this machine).
   console.log('\nmeasuring the backend\'s matMul peak ...');
-  const matMulGflops = backendMatMulGflops(1024, opts.quick ? 0.3 : 1.5);
+  const matMulGflops = await backendMatMulGflops(1024, opts.quick ? 0.3 : 1.5);
   console.log(`  ${fmt(matMulGflops)} GFLOP/s (1024x1024x1024 matMul, best call)`);
   const mainRss = process.resourceUsage().maxRSS * 1024;
   const mainHeap = wasmHeapBytes();
@@ -278,6 +283,9 @@ async function main(): Promise<void> {
   const oursIps = perConfig((n) => ours[n]?.result?.imagesPerSecond ?? null);
   const torchIps = perConfig((n) => torch[n]?.result?.images_per_s ?? null);
   const ratio = perConfig((n) => (oursIps[n] !== null && torchIps[n] !== null ? oursIps[n]! / torchIps[n]! : null));
+  const oursCpu = perConfig((n) => ours[n]?.result?.imagesPerCpuSecond ?? null);
+  const torchCpu = perConfig((n) => torch[n]?.result?.images_per_cpu_s ?? null);
+  const ratioCpu = perConfig((n) => (oursCpu[n] !== null && torchCpu[n] !== null ? oursCpu[n]! / torchCpu[n]! : null));
 
   const report = {
     date: started.toISOString(),
@@ -298,6 +306,10 @@ async function main(): Promise<void> {
     torch_note: torchNote,
     torch_failures: perConfig((n) => (torch[n]?.error ? `failed: ${torch[n]!.error}` : null)),
     train_ratio_vs_torch: ratio,
+    train_images_per_cpu_s: oursCpu,
+    torch_images_per_cpu_s: torchCpu,
+    train_ratio_vs_torch_cpu: ratioCpu,
+    cpu_time_note: 'images per CPU-second (user + system time of the process, median step): less disturbed by other load on a shared machine than wall-clock images/s, which is the headline figure',
     sampling_seconds: { naive: sampling?.referenceSecondsExtrapolated ?? null, fast: sampling?.fastSeconds ?? null },
     sampling_naive_extrapolated: true,
     sampling_speedup: sampling?.speedup ?? null,
@@ -338,6 +350,7 @@ async function main(): Promise<void> {
       `failed${fallback[n]?.result ? `; batch ${fallback[n]!.result!.batch}: ${fmt(fallback[n]!.result!.imagesPerSecond)}` : ''}`))],
     [`PyTorch: images/s (${opts.torch && torchNote.startsWith('PyTorch') ? `${torchThreads} thr` : 'skipped'})`, ...names.map((n) => (torch[n]?.result ? fmt(torchIps[n]) : torch[n]?.error ? 'failed' : '–'))],
     ['ours / PyTorch', ...names.map((n) => (ratio[n] !== null ? `${fmt(ratio[n], 2)}x` : '–'))],
+    ['images per CPU-second, ours / PyTorch (ratio)', ...names.map((n) => `${fmt(oursCpu[n])} / ${fmt(torchCpu[n])} (${ratioCpu[n] !== null ? `${fmt(ratioCpu[n], 2)}x` : '–'})`)],
     ['conv GFLOP per step, ours (PyTorch)', ...names.map((n) => `${fmt(report.conv_gflop_per_step[n])} (${fmt(report.torch_conv_gflop_per_step[n])})`)],
     ['conv GFLOP/s achieved, ours (PyTorch)', ...names.map((n) => `${fmt(report.achieved_conv_gflops[n])} (${fmt(report.torch_achieved_conv_gflops[n])})`)],
     ['ours: conv kernels\' own GFLOP/s (profiled); share of step', ...names.map((n) => (report.conv_kernel_gflops[n] !== null ? `${fmt(report.conv_kernel_gflops[n])}; ${fmt(100 * report.conv_time_fraction[n]!, 0)}%` : '–'))],

@@ -200,13 +200,14 @@ def main():
 
     forward = conv_flops(model, x)
     training = 3 * forward - first_layer_flops(model, x)
-    times = []
+    times, cpu_times = [], []
     for s in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = step()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if s >= a.warmup:
             times.append(dt)
+            cpu_times.append(dc)
         print(f'torch {a.model} step {s + 1}/{a.warmup + a.steps}: {dt * 1000:.0f} ms, loss {loss:.3f} nats'
               f'{" (warm-up)" if s < a.warmup else ""}', file=sys.stderr, flush=True)
     median = statistics.median(times)
@@ -219,6 +220,8 @@ def main():
         'step_seconds': times,
         'median_step_seconds': median,
         'images_per_s': a.batch / median,
+        'step_cpu_seconds': cpu_times,
+        'images_per_cpu_s': a.batch / statistics.median(cpu_times),
         'conv_gflop_per_step': training / 1e9,
         'conv_gflop_forward': forward / 1e9,
         'achieved_conv_gflops': training / median / 1e9,

@@ -43,6 +43,10 @@ export interface TrainMeasurement {
   stepSeconds: number[];
   medianStepSeconds: number;
   imagesPerSecond: number;
+  /** CPU time (user + system, all threads of the process) of each timed step: less sensitive to other load. */
+  stepCpuSeconds: number[];
+  /** batch / median CPU seconds per step. */
+  imagesPerCpuSecond: number;
   /** Convolution FLOPs of one training step (bench/flops.ts), in GFLOP. */
   convGflopPerStep: number;
   /** convGflopPerStep / median step time. */
@@ -166,13 +170,19 @@ export async function measureTraining(
   };
   const parameters = model.params.count();
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let profile: StepProfile | undefined;
   try {
     for (let k = 0; k < options.warmup + options.steps; k++) {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const nats = await trainer.step(images, labels, batch);
       const dt = (performance.now() - t0) / 1000;
-      if (k >= options.warmup) times.push(dt);
+      const cpu = process.cpuUsage(cpu0);
+      if (k >= options.warmup) {
+        times.push(dt);
+        cpuTimes.push((cpu.user + cpu.system) / 1e6);
+      }
       log(`${name} step ${k + 1}/${options.warmup + options.steps}: ${(dt * 1000).toFixed(0)} ms, loss ${nats.toFixed(3)} nats${k < options.warmup ? ' (warm-up)' : ''}`);
     }
     if (options.profile) {
@@ -196,6 +206,8 @@ export async function measureTraining(
     stepSeconds: times,
     medianStepSeconds: med,
     imagesPerSecond: batch / med,
+    stepCpuSeconds: cpuTimes,
+    imagesPerCpuSecond: batch / median(cpuTimes),
     convGflopPerStep: flops.training / 1e9,
     achievedConvGflops: flops.training / med / 1e9,
     parameters,
