@@ -1,30 +1,41 @@
 /**
  * Compute backend selection. Picks the fastest backend that loads on this machine and says which:
+ * `webgpu` (Dawn's Node bindings; only when a real GPU adapter is found, see ./webgpu.ts), then
  * `tensorflow` (from @tensorflow/tfjs-node-gpu or -node, only when the user installed one), then `wasm`
  * (with our own gradient kernels registered), then the pure-JS `cpu` backend.
- * `PIXEL_BACKEND=wasm|cpu|tensorflow` forces one.
+ * `PIXEL_BACKEND=webgpu|tensorflow|wasm|cpu` forces one (`webgpu` then also accepts a fallback adapter,
+ * such as Mesa's CPU Vulkan driver lavapipe).
  *
- * Node-only at the edges: optional packages are loaded with `require` inside functions.
+ * Node-only at the edges: optional packages, Dawn and the webgpu backend are loaded with `require` inside
+ * functions, and only when that backend is considered.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
 import { wasmGuardStatus } from './wasm-guard';
+import { activateWebGpu, describeAdapter, GpuAdapterReport, probeWebGpu, realGpuPossible, shutdownWebGpu } from './webgpu';
 
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
 export { WasmBackendError, wasmGuardStatus } from './wasm-guard';
+export { realGpuPossible, vulkanDriverFiles, webgpuProbeStatus } from './webgpu';
+export type { GpuAdapterReport, RealGpuCheck, WebGpuProbe } from './webgpu';
 
 // Register at import: the wasm guard can only watch XNNPACK's messages in a wasm module created after it,
 // and code may touch tf (which initialises the highest-priority backend, wasm) before calling initBackend.
 registerWasmGradientKernels();
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendInfo {
   name: BackendName;
-  /** Human-readable description, e.g. "wasm (SIMD, 1 thread; our XNNPACK-based BatchMatMul, ...)". */
+  /**
+   * Human-readable description, e.g. "wasm (SIMD, 1 thread; our XNNPACK-based BatchMatMul, ...)" or
+   * "webgpu (Dawn; adapter: vendor nvidia, ampere, ..., GPU adapter)".
+   */
   description: string;
+  /** For webgpu: the adapter in use (a fallback adapter is a CPU driver such as lavapipe). */
+  adapter?: GpuAdapterReport;
 }
 
 let current: BackendInfo | undefined;
@@ -70,8 +81,11 @@ async function activate(name: BackendName): Promise<boolean> {
  * Selects and initialises the backend once per process: later calls return the same answer, unless they
  * force a different backend, which is then switched to. `forced` overrides the environment variable
  * `PIXEL_BACKEND`; either names a backend that must then load (or this throws, naming it). Without either,
- * the first of tensorflow (only when @tensorflow/tfjs-node-gpu or -node is installed and loads), wasm, cpu
- * that initialises is used.
+ * the first of webgpu (only when a real GPU adapter is found), tensorflow (only when
+ * @tensorflow/tfjs-node-gpu or -node is installed and loads), wasm, cpu that initialises is used.
+ *
+ * Switching away from webgpu in one process loses the tensors on it (the webgpu backend cannot be read
+ * synchronously, which moving data needs): select once per process, or dispose everything first.
  */
 export async function initBackend(forced?: BackendName): Promise<BackendInfo> {
   let want: BackendName | undefined;
@@ -91,6 +105,24 @@ export async function initBackend(forced?: BackendName): Promise<BackendInfo> {
   const candidates: BackendName[] = want ? [want] : [...BACKEND_NAMES];
   for (const name of candidates) {
     let detail = '';
+    if (name === 'webgpu') {
+      // Unforced: only a real GPU, and Dawn is loaded only when the files say one could exist.
+      if (!want && !realGpuPossible().possible) continue;
+      const probe = await probeWebGpu({ allowFallback: want === 'webgpu' });
+      if (!probe.adapter) {
+        if (want) throw new Error(`${source}: ${probe.reason}`);
+        continue;
+      }
+      try {
+        await activateWebGpu();
+      } catch (e) {
+        if (want) throw new Error(`${source}: ${(e as Error).message}`);
+        continue;
+      }
+      await tf.ready();
+      current = { name, description: `webgpu (Dawn; adapter: ${describeAdapter(probe.adapter)})`, adapter: probe.adapter };
+      return current;
+    }
     if (name === 'tensorflow') {
       const pkg = tryLoadTensorflow();
       if (!pkg) {
@@ -116,4 +148,13 @@ export async function initBackend(forced?: BackendName): Promise<BackendInfo> {
 
 export function backendInfo(): BackendInfo | undefined {
   return current;
+}
+
+/**
+ * Gives the GPU back: frees the webgpu backend's buffers and destroys its device (tensors on it are lost).
+ * A no-op for the other backends. Node exits without it; the next `initBackend` selects again.
+ */
+export function shutdownBackend(): void {
+  shutdownWebGpu();
+  if (current?.name === 'webgpu') current = undefined;
 }

@@ -77,7 +77,7 @@ test('PIXEL_BACKEND=cpu picks cpu, without the cpu banner', async () => {
 test('PIXEL_BACKEND=bogus fails, naming the value', async () => {
   const r = await runs.bogus;
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /PIXEL_BACKEND="bogus" is not a known backend; expected one of tensorflow, wasm, cpu/);
+  assert.match(r.stderr, /PIXEL_BACKEND="bogus" is not a known backend; expected one of webgpu, tensorflow, wasm, cpu/);
 });
 
 test('PIXEL_BACKEND=tensorflow fails clearly when tfjs-node is not installed', async (t) => {
