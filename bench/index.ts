@@ -4,8 +4,11 @@
  * - training throughput (images/s of forward + backward + Adam through `Trainer.step`, median of several
  *   steps after warm-up) of simple MNIST (5 layers, 30 ch, 5x5), gated MNIST (same) and gated CIFAR
  *   (12 layers, 30 ch, 5x5, 32x32x3), batch 64, random data, on our fastest available backend; each config
- *   runs in its own child process (bench/train-throughput.ts) so that one that exhausts the wasm heap is
- *   reported as "failed: <reason>" instead of ending the run;
+ *   runs in its own child process (bench/train-throughput.ts) so that one that fails (e.g. a wasm abort) is
+ *   reported as "failed: <reason>" instead of ending the run. When the batch does not fit the wasm heap the
+ *   trainer itself splits it into micro-batches with accumulated gradients (gated CIFAR: micro-batches of 16);
+ *   the table says so. Also images per CPU-second (user + system time), which other load disturbs less, and
+ *   one extra step under tf.profile (time per kernel, the convolution kernels' own GFLOP/s);
  * - the same for the PyTorch reference (bench/torch_reference.py: full masked kernels, as the original
  *   project) with Debian's python3-torch, at the same number of threads, and the ratio ours / PyTorch;
  * - the 12x12 sampling grid with the fast sampler (in full) and the reference sampler (first steps timed,
