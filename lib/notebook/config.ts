@@ -14,8 +14,11 @@ export interface NotebookConfig {
   name: string;
   /** The dataset: 'mnist' (default runs), 'fashion-mnist', 'cifar-gs', ... (see lib/data). */
   dataset: TaskName;
-  /** The model (`-m`, `-x`, `-k`, `-c` of the original's train-cnn.py); seed = weight initialisation. */
-  model: { kind: ModelKind; layers: number; kernelSize: number; channels: number; seed?: number };
+  /**
+   * The model (`-m`, `-x`, `-k`, `-c` of the original's train-cnn.py); seed = weight initialisation.
+   * leak: true builds the deliberately broken model of notebook 05 (its first layer sees what it predicts).
+   */
+  model: { kind: ModelKind; layers: number; kernelSize: number; channels: number; seed?: number; leak?: boolean };
   /**
    * Training (`-e`, `-b`, `-l`), scaled down by `limit` (training images per epoch) and `testLimit`
    * (test images per evaluation); leave them out for full epochs. seed = data order.

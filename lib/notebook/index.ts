@@ -15,10 +15,12 @@
  */
 import type * as Session from './session';
 import type * as Config from './config';
+import type * as Diagnostics from './diagnostics';
 
 export type { NotebookConfig } from './config';
 export type { Session, PrepareOptions, Results, SampleImages } from './session';
 export type { Outputs, Output } from './output';
+export type { FieldStudyConfig, LeakDemo, LikelihoodCheckConfig } from './diagnostics';
 
 interface NodeModule {
   createRequire(filename: string): NodeRequire;
@@ -38,6 +40,7 @@ function load<T>(id: string): T {
 
 const session = load<typeof Session>('./session');
 const config = load<typeof Config>('./config');
+const diagnostics = load<typeof Diagnostics>('./diagnostics');
 
 export const loadChartLibrary = session.loadChartLibrary;
 export const prepare = session.prepare;
@@ -47,3 +50,9 @@ export const showResults = session.showResults;
 export const results = session.results;
 export const effectiveConfig = config.effectiveConfig;
 export const smokeRequested = config.smokeRequested;
+// Notebook 05-blind-spot (receptive fields, the leak demonstration, the pixel-by-pixel likelihood check).
+export const showBlindSpots = diagnostics.showBlindSpots;
+export const showColourFields = diagnostics.showColourFields;
+export const prepareLeakDemo = diagnostics.prepareLeakDemo;
+export const showTrainingComparison = diagnostics.showTrainingComparison;
+export const showLikelihoodChecks = diagnostics.showLikelihoodChecks;

@@ -20,6 +20,9 @@ import { TEST_COLOUR, TRAIN_SMOOTH_COLOUR } from '../../lib/notebook/training-ch
 
 const root = path.resolve(__dirname, '..', '..');
 const NOTEBOOKS = ['01-simple', '02-gated', '03-conditional'];
+/** Notebooks run in the same smoke command but checked by their own test (not one model's chart and grid). */
+const OTHER_NOTEBOOKS = ['05-blind-spot'];
+const ALL_NOTEBOOKS = [...NOTEBOOKS, ...OTHER_NOTEBOOKS];
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-reports-test-'));
@@ -38,15 +41,15 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 before(() => {
   // One command for all three notebooks, as a user would run it.
-  smokeRun = report(['--out', outDir, ...NOTEBOOKS], { PIXEL_SMOKE: '1' });
+  smokeRun = report(['--out', outDir, ...ALL_NOTEBOOKS], { PIXEL_SMOKE: '1' });
   console.log(smokeRun.stderr.split('\n').filter((l) => /done in|FAILED|succeeded/.test(l)).join('\n'));
 });
 
 test('every notebook executes under PIXEL_SMOKE=1 through the report command', () => {
   assert.ok(smokeRun);
   assert.equal(smokeRun.status, 0, `report command failed:\n${smokeRun.stderr.slice(-4000)}`);
-  assert.match(smokeRun.stderr, /3 of 3 succeeded/);
-  for (const name of NOTEBOOKS) assert.match(smokeRun.stderr, new RegExp(`${name}: done in \\d+:\\d\\d`));
+  assert.match(smokeRun.stderr, new RegExp(`${ALL_NOTEBOOKS.length} of ${ALL_NOTEBOOKS.length} succeeded`));
+  for (const name of ALL_NOTEBOOKS) assert.match(smokeRun.stderr, new RegExp(`${name}: done in \\d+:\\d\\d`));
 });
 
 interface ChartData { data: { name: string; x: number[]; y: number[] }[] }
@@ -93,6 +96,17 @@ for (const name of NOTEBOOKS) {
     assert.match(html, /parameters<\/th><td[^>]*>[\d,]+</);
   });
 }
+
+test('05-blind-spot: field tables with the blind area counted, both training charts and the comparison, both grids, the check', () => {
+  const html = fs.readFileSync(path.join(outDir, '05-blind-spot.html'), 'utf8');
+  assert.equal(html.split(`${PLOTLY_BUNDLE_ATTRIBUTE}=`).length - 1, 1, 'plotly.js inlined exactly once');
+  assert.equal(charts(html).length, 3, 'the two training charts and the comparison');
+  assert.equal(charts(html)[2].data.length, 4, 'comparison: train and test of both models');
+  assert.equal(pngs(html).length, 12 + 9 + 2, 'kinds x depths fields, 3 x 3 colour fields, two sample grids');
+  assert.match(html, /seen 175, <b[^>]*>blind 45<\/b>/, 'simple model, 10 layers, kernel 3');
+  assert.match(html, /own pixel: R: future, G: future, B: future/);
+  assert.match(html, /correct model<\/td>(<td[^>]*>[^<]*<\/td>){4}<td[^>]*>agree</);
+});
 
 function chromium(args: string[], dataDir: string): { status: number | null; stdout: string } {
   const r = spawnSync(CHROMIUM!, [
