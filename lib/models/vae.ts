@@ -75,12 +75,14 @@ class VaeParams extends ParamStore {
   }
 }
 
+/** Analytic KL(N(mean, exp(logVar)) || N(0, I)) per example and latent dimension, in nats: [N, Z] -> [N, Z]. */
+export function gaussianKlPerDim(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(0.5, tf.sub(tf.add(tf.exp(logVar), tf.square(mean)), tf.add(logVar, 1))) as tf.Tensor2D); // [N, Z]
+}
+
 /** Analytic KL(N(mean, exp(logVar)) || N(0, I)) per example, in nats: [N, Z] -> [N]. */
 export function gaussianKl(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const perDim = tf.mul(0.5, tf.sub(tf.add(tf.exp(logVar), tf.square(mean)), tf.add(logVar, 1))); // [N, Z]
-    return tf.sum(perDim, 1) as tf.Tensor1D; // [N]
-  });
+  return tf.tidy(() => tf.sum(gaussianKlPerDim(mean, logVar), 1) as tf.Tensor1D); // [N]
 }
 
 /** z = mean + exp(logVar / 2) * eps with eps ~ N(0, I) drawn from `seed` (same seed, same z): [N, Z]. */

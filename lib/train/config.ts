@@ -12,6 +12,14 @@ export interface TrainConfig {
   testLimit?: number;
   /** Seed of the data order. */
   seed: number;
+  /**
+   * PixelVAE only (lib/train/objective.ts, VaeObjectiveOptions): KL warm-up over this many steps, the KL
+   * term's weight in the training loss rising linearly from 0 to 1. Reported bits/dim stay the true negative
+   * ELBO. Undefined or 0: off.
+   */
+  klWarmupSteps?: number;
+  /** PixelVAE only: free bits, a floor in nats per latent dimension on the KL the training loss counts. Undefined or 0: off. */
+  freeBits?: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -26,6 +34,12 @@ export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   const config = { ...DEFAULT_TRAIN_CONFIG, ...overrides };
   for (const field of ['epochs', 'batchSize', 'evaluateEvery'] as const) {
     if (!Number.isInteger(config[field]) || config[field] < 1) throw new Error(`train config: ${field} must be a positive integer, got ${config[field]}`);
+  }
+  if (config.klWarmupSteps !== undefined && !(Number.isInteger(config.klWarmupSteps) && config.klWarmupSteps >= 0)) {
+    throw new Error(`train config: klWarmupSteps must be an integer >= 0, got ${config.klWarmupSteps}`);
+  }
+  if (config.freeBits !== undefined && !(Number.isFinite(config.freeBits) && config.freeBits >= 0)) {
+    throw new Error(`train config: freeBits must be a number >= 0 (nats per latent dimension), got ${config.freeBits}`);
   }
   for (const field of ['limit', 'testLimit'] as const) {
     const value = config[field];

@@ -42,7 +42,8 @@ export function startRun(dataset: Dataset, model: Partial<ModelConfig> = {}, tra
   const config = modelConfigFor(dataset, model);
   checkShape(config, dataset);
   const pixelModel = buildModel(config);
-  return { dataset, model: pixelModel, trainer: new Trainer(objectiveFor(pixelModel), dataset, trainConfig(train)) };
+  const settings = trainConfig(train);
+  return { dataset, model: pixelModel, trainer: new Trainer(objectiveFor(pixelModel, settings), dataset, settings) };
 }
 
 export async function checkpointRun(run: Run, meta: Record<string, unknown> = {}): Promise<Checkpoint> {
@@ -61,7 +62,7 @@ export async function resumeRun(checkpoint: Checkpoint, dataset: Dataset, train:
   const model = buildModel(checkpoint.modelConfig);
   loadWeights(model.params, checkpoint, source);
   const config = trainConfig({ ...checkpoint.trainConfig, ...train });
-  const trainer = new Trainer(objectiveFor(model), dataset, config, checkpoint.trainerState && structuredClone(checkpoint.trainerState));
+  const trainer = new Trainer(objectiveFor(model, config), dataset, config, checkpoint.trainerState && structuredClone(checkpoint.trainerState));
   if (checkpoint.optimizer) await loadOptimizer(trainer.optimizer, model.params, checkpoint, source);
   return { dataset, model, trainer };
 }

@@ -197,9 +197,10 @@ export class Trainer {
 
   private async wholeBatchStep(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
     const [x, y] = batchTensors(this.dataset, images, labels, size);
-    const context = { seed: trainNoiseSeed(this.config.seed, this.state.step) };
+    const context = { seed: trainNoiseSeed(this.config.seed, this.state.step), step: this.state.step };
     const objective = this.objective;
     let kept: Record<string, tf.Scalar> | undefined;
+    let value: tf.Scalar | undefined;
     let cost: tf.Scalar | null;
     try {
       cost = this.optimizer.minimize(() => {
@@ -207,18 +208,24 @@ export class Trainer {
         const terms = objective.terms(x, y, context);
         kept = {};
         for (const [name, part] of Object.entries(terms.parts)) kept[name] = tf.keep(part);
+        if (terms.value) value = tf.keep(terms.value);
         return terms.loss;
       }, true, objective.variables);
     } catch (error) {
       if (kept) tf.dispose(Object.values(kept));
+      if (value) value.dispose();
       throw error;
     } finally {
       tf.dispose([x, y]);
     }
     const parts = kept && await readParts(kept);
     if (!cost) throw new Error('optimizer returned no cost');
-    const nats = (await cost.data())[0];
+    // The reported value: the objective's true value when the minimised loss differs (a VAE's KL warm-up).
+    const lossNats = (await cost.data())[0];
     cost.dispose();
+    const nats = value ? (await value.data())[0] : lossNats;
+    if (value) value.dispose();
+    this.checkFinite(lossNats);
     this.checkFinite(nats);
     return { nats, parts };
   }
@@ -230,14 +237,16 @@ export class Trainer {
     const stepSeed = trainNoiseSeed(this.config.seed, this.state.step);
     let sums: tf.NamedTensorMap | undefined;
     let nats = 0;
+    let minimised = 0;
     let parts: Record<string, number> | undefined;
     try {
       for (let start = 0, index = 0; start < size; start += micro, index++) {
         const n = Math.min(micro, size - start);
         const weight = n / size;
         const [x, y] = batchTensors(this.dataset, images.subarray(start * bytesPerImage, (start + n) * bytesPerImage), labels.subarray(start, start + n), n);
-        const context = { seed: hashSeeds(stepSeed, index) };
+        const context = { seed: hashSeeds(stepSeed, index), step: this.state.step };
         let kept: Record<string, tf.Scalar> | undefined;
+        let trueValue: tf.Scalar | undefined;
         let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
         try {
           result = tf.variableGrads(() => tf.tidy(() => {
@@ -245,10 +254,12 @@ export class Trainer {
             const terms = objective.terms(x, y, context);
             kept = {};
             for (const [name, part] of Object.entries(terms.parts)) kept[name] = tf.keep(part);
+            if (terms.value) trueValue = tf.keep(terms.value);
             return tf.mul(terms.loss, weight) as tf.Scalar;
           }), objective.variables);
         } catch (error) {
           if (kept) tf.dispose(Object.values(kept));
+          if (trueValue) trueValue.dispose();
           throw error;
         } finally {
           tf.dispose([x, y]);
@@ -258,8 +269,13 @@ export class Trainer {
           parts ??= {};
           for (const [name, value] of Object.entries(chunkParts)) parts[name] = (parts[name] ?? 0) + value * weight;
         }
-        nats += (await result.value.data())[0];
+        const lossNats = (await result.value.data())[0];
         result.value.dispose();
+        // The reported value: the objective's true value when the minimised loss differs (a VAE's KL warm-up).
+        const chunkNats = trueValue ? (await trueValue.data())[0] * weight : lossNats;
+        if (trueValue) trueValue.dispose();
+        minimised += lossNats;
+        nats += chunkNats;
         if (!sums) {
           sums = result.grads;
         } else {
@@ -269,6 +285,7 @@ export class Trainer {
           tf.dispose([...Object.values(previous), ...Object.values(result.grads)]);
         }
       }
+      this.checkFinite(minimised);
       this.checkFinite(nats);
       this.optimizer.applyGradients(Object.entries(sums!).map(([name, tensor]) => ({ name, tensor })));
     } finally {
@@ -307,7 +324,13 @@ export class Trainer {
         if (objective.terms) {
           const terms = tf.tidy(() => objective.terms!(x, y, context));
           parts = await readParts(terms.parts);
-          nats = terms.loss;
+          // No step in the context, so no schedule: loss is the true value; prefer `value` should one come anyway.
+          if (terms.value) {
+            terms.loss.dispose();
+            nats = terms.value;
+          } else {
+            nats = terms.loss;
+          }
         } else {
           nats = tf.tidy(() => objective.loss(x, y, context));
         }
