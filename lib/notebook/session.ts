@@ -204,9 +204,12 @@ export async function train(session: Session): Promise<void> {
   const { run, config, outputs } = session;
   const trainer = run.trainer;
   const title = `${config.name}: bits per dimension (lower is better)`;
-  if (session.start === 'reused') {
+  const finished = trainer.state.position.epoch >= trainer.config.epochs;
+  if (session.start === 'reused' || finished) {
     const history = trainer.state.history;
-    outputs.display.html(noteHtml(session.startNote));
+    outputs.display.html(noteHtml(session.start === 'reused' ? session.startNote
+      : `Already trained (${trainer.state.position.epoch} of ${trainer.config.epochs} epochs): showing the finished run. ` +
+        'Run the prepare cell again to start over.'));
     outputs.display.html(chartHtml(trainingFigure(history, { batchesPerEpoch: trainer.batchesPerEpoch(), title })));
     return;
   }

@@ -10,6 +10,21 @@ export const TRAIN_SMOOTH_COLOUR = '#1f5fbf';
 export const TEST_COLOUR = '#d62728';
 
 /**
+ * Centred moving average over 2 * halfWidth + 1 values (fewer at the ends): unlike an exponential average
+ * it does not lag behind a steeply falling loss. `halfWidth` 0 returns the values unchanged.
+ */
+export function movingAverage(values: readonly number[], halfWidth: number): number[] {
+  if (!Number.isInteger(halfWidth) || halfWidth < 0) throw new Error(`movingAverage: halfWidth must be an integer >= 0, got ${halfWidth}`);
+  const prefix = [0];
+  for (const v of values) prefix.push(prefix[prefix.length - 1] + v);
+  return values.map((_, i) => {
+    const from = Math.max(0, i - halfWidth);
+    const to = Math.min(values.length, i + halfWidth + 1);
+    return (prefix[to] - prefix[from]) / (to - from);
+  });
+}
+
+/**
  * Exponential moving average with bias correction (as TensorBoard smooths): the first values are not
  * pulled towards zero. `weight` 0 returns the values unchanged.
  */
@@ -24,6 +39,11 @@ export function smooth(values: readonly number[], weight = 0.9): number[] {
     out.push(average / norm);
   }
   return out;
+}
+
+/** The default half-width for a run of `steps` steps: about 1/30 of the run, at least 1, at most 50. */
+export function defaultHalfWidth(steps: number): number {
+  return Math.min(50, Math.max(1, Math.round(steps / 30)));
 }
 
 /** At most `max` points: consecutive points averaged in equal buckets (x is the bucket's last x). */
@@ -46,8 +66,8 @@ const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
 export interface TrainingChartOptions {
   title?: string;
-  /** Smoothing weight of the train curve (default 0.9; lower for very short runs). */
-  smoothing?: number;
+  /** Half-width of the train curve's moving average in steps (default: defaultHalfWidth). */
+  halfWidth?: number;
   /** Steps per epoch: test points sit at the end of their epoch. */
   batchesPerEpoch: number;
   /** Most raw train points drawn (default 1500). */
@@ -58,9 +78,9 @@ export interface TrainingChartOptions {
 export function trainingFigure(history: History, options: TrainingChartOptions): PlotlyFigure {
   const steps = history.steps.map((s) => s.step);
   const bits = history.steps.map((s) => s.bitsPerDim);
-  const weight = options.smoothing ?? (steps.length < 50 ? 0.6 : 0.9);
+  const halfWidth = options.halfWidth ?? defaultHalfWidth(steps.length);
   const raw = downsample(steps, bits, options.maxPoints ?? 1500);
-  const smoothed = downsample(steps, smooth(bits, weight), options.maxPoints ?? 1500);
+  const smoothed = downsample(steps, movingAverage(bits, halfWidth), options.maxPoints ?? 1500);
   const tested = history.epochs.filter((e) => e.testBitsPerDim !== undefined);
   return {
     data: [
@@ -69,7 +89,7 @@ export function trainingFigure(history: History, options: TrainingChartOptions):
         line: { color: TRAIN_RAW_COLOUR, width: 1 }, hovertemplate: 'step %{x}: %{y:.3f} bits/dim<extra>train</extra>',
       },
       {
-        type: 'scatter', mode: 'lines', name: `train (smoothed, ${weight})`, x: smoothed.x, y: smoothed.y.map(round4),
+        type: 'scatter', mode: 'lines', name: `train (average of ${2 * halfWidth + 1} steps)`, x: smoothed.x, y: smoothed.y.map(round4),
         line: { color: TRAIN_SMOOTH_COLOUR, width: 2.5 }, hovertemplate: 'step %{x}: %{y:.3f} bits/dim<extra>train, smoothed</extra>',
       },
       {
