@@ -16,11 +16,13 @@
 import type * as Session from './session';
 import type * as Config from './config';
 import type * as Diagnostics from './diagnostics';
+import type * as LiveSampler from './live-sampler';
 
 export type { NotebookConfig } from './config';
 export type { Session, PrepareOptions, Results, SampleImages } from './session';
 export type { Outputs, Output } from './output';
 export type { FieldStudyConfig, LeakDemo, LikelihoodCheckConfig } from './diagnostics';
+export type { LiveSamplerDisplayOptions } from './live-sampler';
 
 interface NodeModule {
   createRequire(filename: string): NodeRequire;
@@ -41,12 +43,15 @@ function load<T>(id: string): T {
 const session = load<typeof Session>('./session');
 const config = load<typeof Config>('./config');
 const diagnostics = load<typeof Diagnostics>('./diagnostics');
+const liveSampler = load<typeof LiveSampler>('./live-sampler');
 
 export const loadChartLibrary = session.loadChartLibrary;
 export const prepare = session.prepare;
 export const train = session.train;
 export const showSamples = session.showSamples;
 export const showResults = session.showResults;
+// The trained model as a widget that samples and completes images in the reader's browser (lib/live).
+export const showLiveSampler = liveSampler.showLiveSampler;
 export const results = session.results;
 export const effectiveConfig = config.effectiveConfig;
 export const smokeRequested = config.smokeRequested;

@@ -88,7 +88,9 @@ for (const name of NOTEBOOKS) {
     assert.ok(images[0].width > 4 * 56 && images[0].height > 4 * 56, `grid ${images[0].width}x${images[0].height}`);
     if (name === '03-conditional') assert.ok(images[1].height > 10 * 56, 'ten class rows');
     const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
-    assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6'].map((n) => `In&nbsp;[${n}]`));
+    assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7'].map((n) => `In&nbsp;[${n}]`));
+    assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (model weights and test images) is embedded');
+    assert.ok(html.length < 8e6, `report under 8 MB (${(html.length / 1e6).toFixed(2)} MB)`);
     assert.match(html, /final test bits\/dim/);
     assert.match(html, /PIXEL_SMOKE=1/);
     assert.match(html, /arxiv\.org\/abs\//);
