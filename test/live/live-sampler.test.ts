@@ -165,8 +165,8 @@ test('class-conditional: the class picker conditions the samples (equal to Node)
   await page.context().close();
 });
 
-test('without a forced backend the widget picks webgl when it initialises, else cpu, and still samples', { skip, timeout: 120_000 }, async () => {
-  const { file } = await tinyWidget({}, 'auto');
+test('without a forced backend the widget picks webgl on a hardware GPU, else cpu (headless: software WebGL, so cpu), and samples', { skip, timeout: 120_000 }, async () => {
+  const { file, reference } = await tinyWidget({}, 'auto');
   const { page, errors } = await open(file, '');
   const backend = await page.getAttribute('.pixel-live', 'data-backend');
   assert.ok(backend === 'webgl' || backend === 'cpu', `backend ${backend}`);
@@ -175,5 +175,13 @@ test('without a forced backend the widget picks webgl when it initialises, else 
   assert.ok(sampled.images.every((v) => Number.isInteger(v) && v >= 0 && v <= 255));
   assert.deepEqual(errors, []);
   process.stdout.write(`# automatic backend in headless Chromium (--disable-gpu): ${backend}\n`);
+  const forced = await open(file, '#pixel-backend=webgl');
+  assert.equal(await forced.page.getAttribute('.pixel-live', 'data-backend'), 'webgl', 'software WebGL can still be forced');
+  const onWebgl = await runAndRead(forced.page, '.pixel-live-sample');
+  assert.equal(onWebgl.images.length, 16 * H * W);
+  const cpu = await nodeSamples(reference, { count: 16, seed: 0 });
+  const same = onWebgl.images.filter((v, k) => v === cpu[k]).length;
+  process.stdout.write(`# software WebGL vs cpu, same seed: ${same} of ${cpu.length} subpixels identical (float32 rounding on the GPU path may differ)\n`);
+  await forced.page.context().close();
   await page.context().close();
 });
