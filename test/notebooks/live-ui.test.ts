@@ -93,6 +93,10 @@ test('in the classic notebook page the training display updates live, the chart 
     assert.equal(state.grids.length, 2, 'the sample grid and the class grid');
     assert.ok(state.grids.every((w) => w > 0), `grid images load: ${state.grids}`);
     assert.match(state.progress, /^done: 8 steps/);
+    // The last cell's live sampler (lib/live) mounts in the notebook page too, and samples.
+    await page.waitForSelector('.pixel-live[data-state="ready"]', { timeout: 90_000 });
+    await page.click('.pixel-live-sample');
+    await page.waitForSelector('.pixel-live[data-state="done"]', { timeout: 90_000 });
   } finally {
     await browser.close();
     if (server.exitCode === null) server.kill('SIGINT');
