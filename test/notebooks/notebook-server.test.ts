@@ -49,7 +49,7 @@ test('npm run notebook serves the project kernel on 127.0.0.1, prints the URL an
     const specs = await request(`${base}/api/kernelspecs?token=${token}`);
     const tslab = (specs.json as { kernelspecs: Record<string, { resources: Record<string, string>; spec: { argv: string[] } }> }).kernelspecs.tslab;
     assert.ok(tslab, 'the tslab kernel is registered');
-    assert.ok(tslab.spec.argv.join(' ').includes('node_modules/.bin/tslab kernel'));
+    assert.match(tslab.spec.argv.join(' '), /--require "\$0\/no-file-watch\.js" node_modules\/tslab\/bin\/tslab kernel/);
     assert.equal((await request(`${base}/api/contents/notebooks?token=${token}`)).status, 200, 'notebooks/ is served');
     const kernel = await request(`${base}/api/kernels?token=${token}`, 'POST', JSON.stringify({ name: 'tslab' }));
     const id = (kernel.json as { id: string }).id;
@@ -66,6 +66,11 @@ test('npm run notebook serves the project kernel on 127.0.0.1, prints the URL an
     assert.deepEqual(processesWith(id), [], 'no kernel left behind');
     await assert.rejects(fetch(`${base}/api/status?token=${token}`), 'the port is closed');
   } finally {
+    // Ctrl-C first: a killed wrapper would leave the (detached) Jupyter server running.
+    if (child.exitCode === null) {
+      child.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    }
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
