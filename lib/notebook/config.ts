@@ -18,18 +18,32 @@ export interface NotebookConfig {
    * The model (`-m`, `-x`, `-k`, `-c` of the original's train-cnn.py); seed = weight initialisation.
    * leak: true builds the deliberately broken model of notebook 05 (its first layer sees what it predicts).
    */
-  model: { kind: ModelKind; layers: number; kernelSize: number; channels: number; seed?: number; leak?: boolean };
+  model: {
+    kind: ModelKind; layers: number; kernelSize: number; channels: number; seed?: number; leak?: boolean;
+    /** PixelVAE (vae-up, vae-straight): latent size, encoder/decoder width and depth, decoder map channels (lib/models/config.ts). */
+    latentSize?: number; vaeChannels?: number; vaeDepth?: number; conditionMapChannels?: number;
+  };
   /**
    * Training (`-e`, `-b`, `-l`), scaled down by `limit` (training images per epoch) and `testLimit`
    * (test images per evaluation); leave them out for full epochs. seed = data order.
    */
-  train: { epochs: number; batchSize: number; learningRate: number; limit?: number; testLimit?: number; evaluateEvery?: number; seed?: number };
+  train: {
+    epochs: number; batchSize: number; learningRate: number; limit?: number; testLimit?: number; evaluateEvery?: number; seed?: number;
+    /** PixelVAE: KL warm-up steps and free bits (lib/train/config.ts); reported bits/dim stay the true negative ELBO. */
+    klWarmupSteps?: number; freeBits?: number;
+  };
   /**
    * The sample grid: `rows` (even) x `cols`; the top half sampled from scratch, the bottom half completing
    * the first `cols` test images. `classColumns`: conditional models also get a grid with one row per
    * class and this many columns.
    */
   grid: { rows: number; cols: number; seed: number; classColumns?: number };
+  /**
+   * PixelVAE notebooks (lib/notebook/vae.ts): `reconstructions` test images, each next to `samplesPerImage`
+   * samples given its encoder mean; `latentRows` z drawn from the prior, `samplesPerImage` samples each;
+   * `interpolationPoints` latents between the encoder means of test images `interpolate[0]` and `[1]`.
+   */
+  vae?: { reconstructions: number; samplesPerImage: number; latentRows: number; interpolationPoints: number; interpolate: [number, number]; seed: number };
   /** Checkpoint file, relative to the project root (written after every epoch). */
   checkpoint: string;
   /**
@@ -46,6 +60,7 @@ export const SMOKE_SETTINGS = {
   model: { layers: 2, kernelSize: 3, channels: 8 },
   train: { epochs: 2, batchSize: 16, limit: 64, testLimit: 32, evaluateEvery: 1 },
   grid: { rows: 4, cols: 4, classColumns: 2 },
+  vae: { reconstructions: 2, samplesPerImage: 2, latentRows: 2, interpolationPoints: 3 },
   chartEverySeconds: 1,
 } as const;
 
@@ -69,6 +84,7 @@ export function effectiveConfig(config: NotebookConfig, env: NodeJS.ProcessEnv =
       model: { ...config.model, ...SMOKE_SETTINGS.model },
       train: { ...config.train, ...SMOKE_SETTINGS.train },
       grid: { ...config.grid, ...SMOKE_SETTINGS.grid },
+      ...(config.vae ? { vae: { ...structuredClone(config.vae), ...SMOKE_SETTINGS.vae } } : {}),
       checkpoint: smokeCheckpointPath(config.checkpoint),
       chartEverySeconds: SMOKE_SETTINGS.chartEverySeconds,
     },
@@ -94,6 +110,13 @@ export function validateNotebookConfig(config: NotebookConfig): void {
   checkInteger(config.grid.cols, 'grid.cols', 1);
   checkInteger(config.grid.seed, 'grid.seed', 0);
   if (config.grid.classColumns !== undefined) checkInteger(config.grid.classColumns, 'grid.classColumns', 1);
+  if (config.vae !== undefined) {
+    for (const field of ['reconstructions', 'samplesPerImage', 'latentRows'] as const) checkInteger(config.vae[field], `vae.${field}`, 1);
+    checkInteger(config.vae.interpolationPoints, 'vae.interpolationPoints', 2);
+    checkInteger(config.vae.seed, 'vae.seed', 0);
+    if (!Array.isArray(config.vae.interpolate) || config.vae.interpolate.length !== 2) fail('vae.interpolate', 'must be two test image indices');
+    config.vae.interpolate.forEach((index, k) => checkInteger(index, `vae.interpolate[${k}]`, 0));
+  }
   if (config.chartEverySeconds !== undefined && !(config.chartEverySeconds >= 0)) {
     fail('chartEverySeconds', `must be a number >= 0, got ${String(config.chartEverySeconds)}`);
   }

@@ -17,6 +17,7 @@ import type * as Session from './session';
 import type * as Config from './config';
 import type * as Diagnostics from './diagnostics';
 import type * as LiveSampler from './live-sampler';
+import type * as Vae from './vae';
 
 export type { NotebookConfig } from './config';
 export type { Session, PrepareOptions, Results, SampleImages } from './session';
@@ -44,6 +45,7 @@ const session = load<typeof Session>('./session');
 const config = load<typeof Config>('./config');
 const diagnostics = load<typeof Diagnostics>('./diagnostics');
 const liveSampler = load<typeof LiveSampler>('./live-sampler');
+const vae = load<typeof Vae>('./vae');
 
 export const loadChartLibrary = session.loadChartLibrary;
 export const prepare = session.prepare;
@@ -61,3 +63,7 @@ export const showColourFields = diagnostics.showColourFields;
 export const prepareLeakDemo = diagnostics.prepareLeakDemo;
 export const showTrainingComparison = diagnostics.showTrainingComparison;
 export const showLikelihoodChecks = diagnostics.showLikelihoodChecks;
+// Notebook 04-vae (reconstructions, rows per fixed z, latent interpolation).
+export const showReconstructions = vae.showReconstructions;
+export const showLatentRows = vae.showLatentRows;
+export const showInterpolation = vae.showInterpolation;

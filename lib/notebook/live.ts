@@ -6,7 +6,7 @@
  * Node only.
  */
 import * as fs from 'fs';
-import type { BatchInfo, EpochRecord, History } from '../train/trainer';
+import type { BatchInfo, EpochRecord, History, LossParts } from '../train/trainer';
 import { escapeHtml, formatDuration } from './html';
 import type { Output, Outputs } from './output';
 import { chartHtml } from './plotly';
@@ -25,6 +25,11 @@ export interface LiveTrainingOptions {
   now?: () => number;
   /** Where the status line goes besides the notebook (default $PIXEL_REPORT_STATUS_FILE). */
   statusFile?: string;
+}
+
+/** Parts of a loss as "reconstruction 1.234 + kl 0.00123" (bits/dim; small parts with more digits). */
+export function partsText(parts: LossParts): string {
+  return Object.entries(parts).map(([name, v]) => `${name} ${v.toFixed(Math.abs(v) < 0.1 ? 5 : 3)}`).join(' + ');
 }
 
 export class LiveTraining {
@@ -94,7 +99,7 @@ export class LiveTraining {
     const mean = recent.reduce((a, s) => a + s.bitsPerDim, 0) / Math.max(recent.length, 1);
     const lastTest = [...history.epochs].reverse().find((e) => e.testBitsPerDim !== undefined);
     return `epoch ${info.epoch + 1}/${epochs} · batch ${info.batch + 1}/${batchesPerEpoch} · step ${info.step}/${this.totalSteps()}` +
-      ` · train ${info.bitsPerDim.toFixed(3)} bits/dim (last 20: ${mean.toFixed(3)})` +
+      ` · train ${info.bitsPerDim.toFixed(3)} bits/dim${info.parts ? ` (${partsText(info.parts)})` : ''} (last 20: ${mean.toFixed(3)})` +
       `${lastTest ? ` · test ${lastTest.testBitsPerDim!.toFixed(3)} after epoch ${lastTest.epoch + 1}` : ''}` +
       ` · ${(rate * batchSize).toFixed(1)} images/s · ${formatDuration(elapsed)} elapsed · ~${formatDuration(left)} left (+ evaluation)`;
   }
@@ -126,7 +131,9 @@ export class LiveTraining {
     this.mark = this.now(); // the time since the last step was evaluation: not counted in the training rate
     this.renderChart(history);
     this.showLine(`epoch ${record.epoch + 1}/${this.options.epochs} done: train ${record.trainBitsPerDim.toFixed(4)} bits/dim` +
+      `${record.trainParts ? ` (${partsText(record.trainParts)})` : ''}` +
       `${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim` : ''}` +
+      `${record.testParts ? ` (${partsText(record.testParts)})` : ''}` +
       ` (${formatDuration(record.seconds)}) · ${formatDuration(this.elapsed())} elapsed`);
   }
 

@@ -73,7 +73,7 @@ export function scriptSafeJson(value: unknown): string {
 }
 
 export interface ChartOptions {
-  /** Height in CSS pixels (default 380). */
+  /** Height in CSS pixels (default: the figure's `layout.height`, else 380). */
   height?: number;
   /** Maximum width in CSS pixels (default 900). */
   maxWidth?: number;
@@ -82,7 +82,7 @@ export interface ChartOptions {
 /** A chart output: container, figure JSON and the drawing script. */
 export function chartHtml(figure: PlotlyFigure, options: ChartOptions = {}): string {
   const id = chartId();
-  const height = options.height ?? 380;
+  const height = options.height ?? (typeof figure.layout.height === 'number' ? figure.layout.height : 380);
   const maxWidth = options.maxWidth ?? 900;
   const script =
     `(function(){var el=document.getElementById(${JSON.stringify(id)});` +

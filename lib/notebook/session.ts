@@ -12,12 +12,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BackendInfo, initBackend } from '../backend/index';
-import { Dataset, imageSize } from '../data/dataset';
+import { Dataset } from '../data/dataset';
 import { loadDataset, projectRoot } from '../data/index';
 import type { LoadProgress } from '../data/progress';
+import { isVaeKind } from '../models/config';
 import { parameterCount } from '../models/model';
 import { gridPng } from '../render/grid';
-import { sample, sampleGrid } from '../sample/index';
+import { datasetGrid, sample } from '../sample/index';
 import type { SampleProgress } from '../sample/index';
 import { Checkpoint } from '../train/checkpoint';
 import { readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
@@ -28,10 +29,10 @@ import {
   effectiveConfig, identityDifferences, NotebookConfig, RunIdentity, SMOKE_SETTINGS, validateNotebookConfig,
 } from './config';
 import { columnTable, escapeHtml, formatDuration, keyValueTable, noteHtml } from './html';
-import { LiveTraining } from './live';
 import { defaultOutputs, Outputs } from './output';
 import { chartHtml, plotlyBundleHtml } from './plotly';
-import { trainingFigure } from './training-chart';
+import { LiveTraining, partsText } from './live';
+import { historyParts, trainingFigure } from './training-chart';
 
 export interface SampleImages {
   /** The PNG shown for the 12 x 12 grid. */
@@ -159,8 +160,13 @@ function trainingBudget(session: Session): string {
   const perEpoch = Math.min(session.dataset.train.count, train.limit ?? Infinity);
   const steps = train.epochs * session.run.trainer.batchesPerEpoch();
   const testImages = Math.min(session.dataset.test.count, train.testLimit ?? Infinity);
+  const remedies = [
+    train.klWarmupSteps ? `KL warm-up over ${train.klWarmupSteps} steps` : '',
+    train.freeBits ? `free bits ${train.freeBits} nats per latent dimension` : '',
+  ].filter(Boolean);
   return `${train.epochs} epoch${train.epochs === 1 ? '' : 's'} x ${perEpoch} images (${steps} steps of ${train.batchSize}), ` +
-    `Adam lr ${train.learningRate}; test bits/dim on ${testImages} test images every ${train.evaluateEvery === 1 ? 'epoch' : `${train.evaluateEvery} epochs`}`;
+    `Adam lr ${train.learningRate}; test bits/dim on ${testImages} test images every ${train.evaluateEvery === 1 ? 'epoch' : `${train.evaluateEvery} epochs`}` +
+    `${remedies.length ? `; ${remedies.join(', ')} (in the training loss only: reported bits/dim are the true negative ELBO)` : ''}`;
 }
 
 function showSummary(session: Session): void {
@@ -170,8 +176,11 @@ function showSummary(session: Session): void {
     ['backend', session.backend.description],
     ['dataset', `${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images, ${dataset.height}x${dataset.width}x${dataset.channels}` +
       `${dataset.classNames.length ? `, ${dataset.classNames.length} classes` : ''}`],
-    ['model', `${m.kind}: ${m.layers} layers, kernel ${m.kernelSize}, ${m.channels} channels` +
-      `${m.conditionSize ? `, conditioned on ${m.conditionSize} classes` : ''}`],
+    ['model', isVaeKind(m.kind)
+      ? `${m.kind}: latent z of ${m.latentSize}, encoder/decoder widths up to ${m.vaeChannels}${m.vaeDepth ? ` (+${m.vaeDepth} deep blocks)` : ''}` +
+        `${m.kind === 'vae-up' ? `, a ${m.conditionMapChannels}-channel condition map` : ''}; gated PixelCNN ${m.layers} layers, kernel ${m.kernelSize}, ${m.channels} channels`
+      : `${m.kind}: ${m.layers} layers, kernel ${m.kernelSize}, ${m.channels} channels` +
+        `${m.conditionSize ? `, conditioned on ${m.conditionSize} classes` : ''}`],
     ['parameters', parameterCount(session.run.model).toLocaleString('en-US')],
     ['training', trainingBudget(session)],
     ['sample grid', `${config.grid.rows} x ${config.grid.cols}, seed ${config.grid.seed}`],
@@ -236,7 +245,8 @@ export async function train(session: Session): Promise<void> {
     `${last?.testBitsPerDim !== undefined ? `, test ${last.testBitsPerDim.toFixed(4)} bits/dim` : ''}; checkpoint saved to ${config.checkpoint}`);
 }
 
-function samplingProgress(outputs: Outputs, what: string): { onProgress: (p: SampleProgress) => void; done(text: string): void } {
+/** A live line for a sampling run: progress at most once a second, then `done(text)`. */
+export function samplingProgress(outputs: Outputs, what: string): { onProgress: (p: SampleProgress) => void; done(text: string): void } {
   const live = outputs.live();
   const started = performance.now();
   let last = -Infinity;
@@ -257,15 +267,14 @@ export async function showSamples(session: Session): Promise<void> {
   const { run, dataset, config, outputs } = session;
   const model = run.model;
   const { rows, cols, seed } = config.grid;
-  const size = imageSize(dataset);
   if (dataset.test.count < cols) throw new Error(`showSamples: the grid completes ${cols} test images, the test set has ${dataset.test.count}`);
-  const conditional = model.config.conditionSize > 0;
+  const vae = isVaeKind(model.config.kind);
+  const conditional = model.config.conditionSize > 0 && !vae;
   const started = performance.now();
   const progress = samplingProgress(outputs, `sampling the ${rows} x ${cols} grid (${rows * cols} images)`);
-  const grid = await sampleGrid(model, dataset.test.images.subarray(0, cols * size), {
-    rows, cols, seed, onProgress: progress.onProgress,
-    labels: conditional ? { test: dataset.test.labels.subarray(0, cols) } : undefined,
-  });
+  // Completions of the first `cols` test images: with their classes for class-conditional models, with prior
+  // z (samples) and encodeTop z (completions) for a PixelVAE.
+  const grid = await datasetGrid(model, dataset, { rows, cols, seed, onProgress: progress.onProgress });
   const gridSeconds = (performance.now() - started) / 1000;
   progress.done(`sampled the ${rows} x ${cols} grid in ${formatDuration(gridSeconds)}`);
   const gridImage = gridPng(grid, { ...grid.layout, scale: 2 });
@@ -274,9 +283,13 @@ export async function showSamples(session: Session): Promise<void> {
     ? ` Top-half column c is sampled for class ${escapeHtml(dataset.classNames.slice(0, Math.min(cols, model.config.conditionSize)).join(', '))}` +
       `${cols > model.config.conditionSize ? ' (repeating)' : ''} in order; completions are conditioned on their test image's class.`
     : '';
+  const vaeNote = vae
+    ? ' Each sample from scratch has its own z drawn from the prior N(0, I); the completions of a column share z = the encoder mean of' +
+      ` its test image with every row below the given ${givenRows} blacked out (the encoder sees only what is given).`
+    : '';
   outputs.display.html(`<p class="pixel-caption" style="font-size:13px"><b>Samples (seed ${seed}).</b> Top ${rows / 2} rows: sampled from scratch. ` +
     `Bottom ${rows / 2} rows: completions — column c keeps the top ${givenRows} rows of test image c and samples the rest; ` +
-    `each row is another completion.${classNote}</p>`);
+    `each row is another completion.${classNote}${vaeNote}</p>`);
   outputs.display.png(gridImage);
   const samples: SampleImages = { grid: gridImage, seconds: gridSeconds };
 
@@ -306,6 +319,9 @@ export async function showSamples(session: Session): Promise<void> {
 export interface Results {
   testBitsPerDim?: number;
   trainBitsPerDim?: number;
+  /** For objectives with parts (a PixelVAE: reconstruction, kl), bits/dim of the same evaluations. */
+  testParts?: Record<string, number>;
+  trainParts?: Record<string, number>;
   steps: number;
   epochs: number;
   trainingSeconds: number;
@@ -318,6 +334,8 @@ export function results(session: Session): Results {
   return {
     testBitsPerDim: lastTest?.testBitsPerDim,
     trainBitsPerDim: history.epochs.at(-1)?.trainBitsPerDim,
+    testParts: lastTest?.testParts,
+    trainParts: history.epochs.at(-1)?.trainParts,
     steps: session.run.trainer.state.step,
     epochs: history.epochs.length,
     trainingSeconds: trainingSeconds(history),
@@ -332,10 +350,14 @@ export function showResults(session: Session): void {
   const testImages = Math.min(dataset.test.count, identity.train.testLimit ?? Infinity);
   const lastTest = [...history.epochs].reverse().find((e) => e.testBitsPerDim !== undefined);
   const images = r.steps * identity.train.batchSize;
+  const parts = historyParts(history);
+  const elbo = parts.length > 0 ? ' (negative ELBO)' : '';
   const rows: [string, string | { html: string }][] = [
-    ['final test bits/dim', { html: `<b>${r.testBitsPerDim !== undefined ? r.testBitsPerDim.toFixed(4) : 'not evaluated'}</b>` +
+    [`final test bits/dim${elbo}`, { html: `<b>${r.testBitsPerDim !== undefined ? r.testBitsPerDim.toFixed(4) : 'not evaluated'}</b>` +
+      `${r.testParts ? ` = ${escapeHtml(partsText(r.testParts))}` : ''}` +
       `${lastTest ? ` (after epoch ${lastTest.epoch + 1}, on ${testImages === dataset.test.count ? 'all' : 'the first'} ${testImages} test images)` : ''}` }],
-    ['final train bits/dim', r.trainBitsPerDim !== undefined ? `${r.trainBitsPerDim.toFixed(4)} (mean over the last epoch)` : '-'],
+    [`final train bits/dim${elbo}`, r.trainBitsPerDim !== undefined
+      ? `${r.trainBitsPerDim.toFixed(4)}${r.trainParts ? ` = ${partsText(r.trainParts)}` : ''} (mean over the last epoch)` : '-'],
     ['training', `${r.steps} steps, ${r.epochs} epochs, ~${images.toLocaleString('en-US')} images in ${formatDuration(r.trainingSeconds)}` +
       `${r.trainingSeconds > 0 ? ` (${(images / r.trainingSeconds).toFixed(1)} images/s incl. evaluation)` : ''}`],
     ['model', `${identity.model.kind}, ${parameterCount(session.run.model).toLocaleString('en-US')} parameters`],
@@ -345,9 +367,15 @@ export function showResults(session: Session): void {
   if (session.smoke) rows.push(['mode', 'PIXEL_SMOKE=1 (tiny settings: numbers are meaningless)']);
   let html = keyValueTable(rows, { caption: `${config.name}: results`, className: 'pixel-table pixel-results' });
   if (history.epochs.length > 0) {
-    html += columnTable(['epoch', 'train bits/dim', 'test bits/dim', 'time'], history.epochs.map((e) => [
-      e.epoch + 1, e.trainBitsPerDim.toFixed(4), e.testBitsPerDim !== undefined ? e.testBitsPerDim.toFixed(4) : '-', formatDuration(e.seconds),
-    ]), { caption: 'per epoch', className: 'pixel-table pixel-epochs' });
+    const part = (values: Record<string, number> | undefined, name: string) => (values?.[name] !== undefined ? values[name].toFixed(5) : '-');
+    html += columnTable(
+      ['epoch', 'train bits/dim', ...parts.map((p) => `train ${p}`), 'test bits/dim', ...parts.map((p) => `test ${p}`), 'time'],
+      history.epochs.map((e) => [
+        e.epoch + 1, e.trainBitsPerDim.toFixed(4), ...parts.map((p) => part(e.trainParts, p)),
+        e.testBitsPerDim !== undefined ? e.testBitsPerDim.toFixed(4) : '-', ...parts.map((p) => part(e.testParts, p)), formatDuration(e.seconds),
+      ]),
+      { caption: `per epoch${parts.length ? ` (bits/dim = ${parts.join(' + ')})` : ''}`, className: 'pixel-table pixel-epochs' },
+    );
   }
   session.outputs.display.html(html);
 }

@@ -1,13 +1,34 @@
 /**
  * The training chart: train bits/dim per step (raw, faint, and smoothed) and test bits/dim per evaluated
- * epoch, against the training step. Browser-safe (pure data).
+ * epoch, against the training step. For objectives with parts (a PixelVAE: the negative ELBO = reconstruction
+ * + KL) each part is drawn too, in the same unit: the reconstruction with the total, the KL (orders of magnitude
+ * smaller) in a panel of its own below. Browser-safe (pure data).
  */
-import type { History } from '../train/trainer';
-import type { PlotlyFigure } from './plotly';
+import type { History, LossParts } from '../train/trainer';
+import type { PlotlyFigure, PlotlyTrace } from './plotly';
 
 export const TRAIN_RAW_COLOUR = '#9ecae1';
 export const TRAIN_SMOOTH_COLOUR = '#1f5fbf';
 export const TEST_COLOUR = '#d62728';
+
+/** How each known part is drawn: its label, colour, and whether it gets the lower panel (a small term). */
+const PART_STYLES: Record<string, { label: string; colour: string; lower: boolean }> = {
+  reconstruction: { label: 'reconstruction', colour: '#2ca02c', lower: false },
+  kl: { label: 'KL', colour: '#9467bd', lower: true },
+};
+const OTHER_PART_COLOURS = ['#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+
+/** Names of the parts recorded in a history (in first-seen order), empty for objectives without parts. */
+export function historyParts(history: History): string[] {
+  const names = new Set<string>();
+  const add = (parts: LossParts | undefined) => { for (const name of Object.keys(parts ?? {})) names.add(name); };
+  for (const s of history.steps) add(s.parts);
+  for (const e of history.epochs) {
+    add(e.trainParts);
+    add(e.testParts);
+  }
+  return [...names];
+}
 
 /**
  * Centred moving average over 2 * halfWidth + 1 values (fewer at the ends): unlike an exponential average
@@ -63,6 +84,7 @@ export function downsample(x: readonly number[], y: readonly number[], max: numb
 }
 
 const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+const round6 = (v: number) => Math.round(v * 1e6) / 1e6;
 
 export interface TrainingChartOptions {
   title?: string;
@@ -74,6 +96,32 @@ export interface TrainingChartOptions {
   maxPoints?: number;
 }
 
+/** The traces of each part: smoothed train (per step) and test (per evaluated epoch), on the upper or lower y axis. */
+function partTraces(history: History, options: TrainingChartOptions, halfWidth: number): { traces: PlotlyTrace[]; lower: boolean } {
+  const traces: PlotlyTrace[] = [];
+  let lower = false;
+  historyParts(history).forEach((name, k) => {
+    const style = PART_STYLES[name] ?? { label: name, colour: OTHER_PART_COLOURS[k % OTHER_PART_COLOURS.length], lower: false };
+    const axis = style.lower ? 'y2' : 'y';
+    lower ||= style.lower;
+    const steps = history.steps.filter((s) => s.parts?.[name] !== undefined);
+    const smoothed = downsample(steps.map((s) => s.step), movingAverage(steps.map((s) => s.parts![name]), halfWidth), options.maxPoints ?? 1500);
+    const tested = history.epochs.filter((e) => e.testParts?.[name] !== undefined);
+    const digits = style.lower ? 5 : 3;
+    traces.push({
+      type: 'scatter', mode: 'lines', name: `${style.label} (train, smoothed)`, x: smoothed.x, y: smoothed.y.map(round6), yaxis: axis,
+      line: { color: style.colour, width: 2, dash: 'dot' }, hovertemplate: `step %{x}: %{y:.${digits}f} bits/dim<extra>${style.label}, train</extra>`,
+    });
+    traces.push({
+      type: 'scatter', mode: 'lines+markers', name: `${style.label} (test)`, yaxis: axis,
+      x: tested.map((e) => (e.epoch + 1) * options.batchesPerEpoch), y: tested.map((e) => round6(e.testParts![name])),
+      line: { color: style.colour, width: 2 }, marker: { color: style.colour, size: 8 },
+      hovertemplate: `after epoch %{text}: %{y:.${digits}f} bits/dim<extra>${style.label}, test</extra>`, text: tested.map((e) => String(e.epoch + 1)),
+    });
+  });
+  return { traces, lower };
+}
+
 /** The figure for a training history (any length, including empty). */
 export function trainingFigure(history: History, options: TrainingChartOptions): PlotlyFigure {
   const steps = history.steps.map((s) => s.step);
@@ -82,7 +130,9 @@ export function trainingFigure(history: History, options: TrainingChartOptions):
   const raw = downsample(steps, bits, options.maxPoints ?? 1500);
   const smoothed = downsample(steps, movingAverage(bits, halfWidth), options.maxPoints ?? 1500);
   const tested = history.epochs.filter((e) => e.testBitsPerDim !== undefined);
-  return {
+  const parts = partTraces(history, options, halfWidth);
+  const total = parts.traces.length > 0 ? 'negative ELBO, bits/dim' : 'bits/dim';
+  const figure: PlotlyFigure = {
     data: [
       {
         type: 'scatter', mode: 'lines', name: 'train (per step)', x: raw.x, y: raw.y.map(round4),
@@ -98,15 +148,25 @@ export function trainingFigure(history: History, options: TrainingChartOptions):
         line: { color: TEST_COLOUR, width: 2.5 }, marker: { color: TEST_COLOUR, size: 9 },
         hovertemplate: 'after epoch %{text}: %{y:.4f} bits/dim<extra>test</extra>', text: tested.map((e) => String(e.epoch + 1)),
       },
+      ...parts.traces,
     ],
     layout: {
       title: { text: options.title ?? 'bits per dimension (lower is better)', font: { size: 15 } },
       xaxis: { title: { text: 'training step' }, rangemode: 'tozero', zeroline: false },
-      yaxis: { title: { text: 'bits/dim' }, type: 'log', tickformat: '.2f' },
+      yaxis: { title: { text: total }, type: 'log', tickformat: '.2f' },
       legend: { orientation: 'h', y: -0.2 },
       margin: { l: 60, r: 20, t: 40, b: 70 },
       paper_bgcolor: '#ffffff',
       plot_bgcolor: '#ffffff',
     },
   };
+  if (parts.lower) {
+    // Two panels sharing the step axis: the total (and large parts) above, the small parts (KL) below, linear.
+    figure.layout.yaxis = { title: { text: total }, type: 'log', tickformat: '.2f', domain: [0.36, 1] };
+    figure.layout.yaxis2 = { title: { text: 'KL, bits/dim' }, rangemode: 'tozero', domain: [0, 0.26], anchor: 'x', tickformat: '.4f' };
+    figure.layout.xaxis = { title: { text: 'training step' }, rangemode: 'tozero', zeroline: false, anchor: 'y2' };
+    figure.layout.legend = { orientation: 'h', y: -0.12 };
+    figure.layout.height = 560; // chartHtml sizes its container to it
+  }
+  return figure;
 }

@@ -15,3 +15,5 @@ export type { SamplerName } from './sample';
 export { sampleGrid } from './grid';
 export type { GridOptions, SampleGridResult } from './grid';
 export { datasetGrid } from './dataset-grid';
+export { encoderMeans, interpolateLatents, sampleLatents } from './vae';
+export type { LatentSampleOptions } from './vae';
