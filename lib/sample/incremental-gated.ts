@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GatedPixelCNN } from '../models/gated';
 import { maskedWeight, scalePixels } from '../models/layers';
 import { RowCache } from './cache';
-import { Incremental, pixelInputs, StepLogits, TensorPool } from './incremental';
+import { finishStep, Incremental, pixelInputs, StepLogits, TensorPool } from './incremental';
 import { conditionTensors, disposeCondition, SamplePlan } from './plan';
 
 interface Projection {
@@ -301,20 +301,7 @@ export class GatedIncremental implements Incremental {
       if (parts.length === 0) return undefined;
       return parts.length === 1 ? parts[0] : tf.concat2d(parts, 1);
     });
-    if (!joined) return undefined;
-    let data: Float32Array;
-    try {
-      data = (await joined.data()) as Float32Array;
-    } finally {
-      joined.dispose();
-    }
-    const stride = joined.shape[1];
-    if (store) {
-      for (let l = 0; l < last; l++) {
-        for (let n = 0; n < count; n++) this.horizontal[l + 1].setPixel(n, i, j, data, n * stride + l * c);
-      }
-    }
-    return logits ? { data, stride, offset: store ? last * c : 0 } : undefined;
+    return finishStep(joined, this.horizontal, c, i, j, logits, store);
   }
 
   endPixel(): void {

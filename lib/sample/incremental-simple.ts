@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { applyConv, maskedWeight, scalePixels } from '../models/layers';
 import type { SimplePixelCNN } from '../models/simple';
 import { RowCache } from './cache';
-import { Incremental, pixelInputs, StepLogits, TensorPool } from './incremental';
+import { finishStep, Incremental, pixelInputs, StepLogits, TensorPool } from './incremental';
 import type { SamplePlan } from './plan';
 
 interface LayerWeights {
@@ -141,20 +141,7 @@ export class SimpleIncremental implements Incremental {
       if (parts.length === 0) return undefined;
       return parts.length === 1 ? parts[0] : tf.concat2d(parts, 1);
     });
-    if (!joined) return undefined;
-    let data: Float32Array;
-    try {
-      data = (await joined.data()) as Float32Array;
-    } finally {
-      joined.dispose();
-    }
-    const stride = joined.shape[1];
-    if (store) {
-      for (let l = 0; l < last; l++) {
-        for (let n = 0; n < count; n++) this.caches[l + 1].setPixel(n, i, j, data, n * stride + l * channels);
-      }
-    }
-    return logits ? { data, stride, offset: store ? last * channels : 0 } : undefined;
+    return finishStep(joined, this.caches, channels, i, j, logits, store);
   }
 
   endPixel(): void {

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SamplePlan } from './plan';
-import { SCALED_VALUES } from './cache';
+import { RowCache, SCALED_VALUES } from './cache';
 
 /** Logits of one colour for the whole batch: sample n's 256 logits start at n * stride + offset. */
 export interface StepLogits {
@@ -58,4 +58,29 @@ export class TensorPool {
     tf.dispose(this.owned);
     this.owned.length = 0;
   }
+}
+
+/**
+ * Finishes one `Incremental.step`: reads the step's joined output with one transfer (the hidden activations
+ * of layers 1..L-1 at (i, j) when `store`, `channels` columns each, then the logits when `logits`), writes the
+ * hidden activations into `caches[1..L-1]` (the next layers' input caches) and returns where the logits are.
+ */
+export async function finishStep(
+  joined: tf.Tensor2D | undefined, caches: RowCache[], channels: number, i: number, j: number, logits: boolean, store: boolean,
+): Promise<StepLogits | undefined> {
+  if (!joined) return undefined;
+  let data: Float32Array;
+  try {
+    data = (await joined.data()) as Float32Array;
+  } finally {
+    joined.dispose();
+  }
+  const [count, stride] = joined.shape;
+  const stored = caches.length - 1;
+  if (store) {
+    for (let l = 0; l < stored; l++) {
+      for (let n = 0; n < count; n++) caches[l + 1].setPixel(n, i, j, data, n * stride + l * channels);
+    }
+  }
+  return logits ? { data, stride, offset: store ? stored * channels : 0 } : undefined;
 }
