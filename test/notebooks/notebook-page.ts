@@ -29,23 +29,40 @@ export interface NotebookServer {
   base: string;
   token: string;
   output(): { stdout: string; stderr: string };
-  /** Ctrl-C to the wrapper (it stops Jupyter and the kernels); then SIGKILL to Jupyter's process group if needed. */
+  /** Ctrl-C to the wrapper (it stops Jupyter and the kernels); then SIGKILL to Jupyter's process group and kernels if needed. */
   stop(): Promise<void>;
 }
 
-/** The pid of a direct child of `parent` whose command line mentions `needle`. */
-function childWith(parent: number, needle: string): number | undefined {
+/** Every process as [pid, parent pid, command line]. */
+function processes(): [number, number, string][] {
+  const list: [number, number, string][] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) return Number(entry);
+      list.push([Number(entry), ppid, fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8')]);
     } catch {
       // gone meanwhile
     }
   }
-  return undefined;
+  return list;
+}
+
+/** The pid of a direct child of `parent` whose command line mentions `needle`. */
+function childWith(parent: number, needle: string): number | undefined {
+  return processes().find(([, ppid, cmdline]) => ppid === parent && cmdline.includes(needle))?.[0];
+}
+
+/** The children of `pid`, their children, and so on (kernels run in sessions of their own). */
+function descendants(pid: number): number[] {
+  const all = processes();
+  const found: number[] = [];
+  for (let frontier = [pid]; frontier.length > 0;) {
+    frontier = all.filter(([, ppid]) => frontier.includes(ppid)).map(([child]) => child);
+    found.push(...frontier);
+  }
+  return found;
 }
 
 function alive(pid: number): boolean {
@@ -79,10 +96,12 @@ export async function startNotebookServer(port: number, env: NodeJS.ProcessEnv =
       await Promise.race([exited, sleep(20_000)]);
     }
     if (jupyter !== undefined && alive(jupyter)) {
-      try {
-        process.kill(-jupyter, 'SIGKILL');
-      } catch {
-        // already gone
+      for (const pid of [...descendants(jupyter), -jupyter]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
     }
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
