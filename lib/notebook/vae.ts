@@ -1,7 +1,8 @@
 /**
  * What notebook 04-vae shows besides the common cells (session.ts), one call per cell:
  *
- *   await showReconstructions(session)  test images next to samples drawn with z = the encoder mean of each
+ *   await showReconstructions(session)  test images next to samples drawn with z = the encoder mean of each, and
+ *                                       how much the right z lowers the reconstruction loss (lib/diagnostics/latent-usage)
  *   await showLatentRows(session)       one row per z from the prior: what z fixes, and what the PixelCNN adds
  *   await showInterpolation(session)    z along the line between two test images' encoder means, one seed
  *
@@ -10,13 +11,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { imageSize } from '../data/dataset';
+import { latentUsage } from '../diagnostics/latent-usage';
 import { isPixelVAE, PixelVAE } from '../models/vae';
 import { gridPng } from '../render/grid';
 import { streamSeeds } from '../sample/categorical';
 import type { SampleResult } from '../sample/plan';
 import { encoderMeans, interpolateLatents, sampleLatents } from '../sample/vae';
 import type { NotebookConfig } from './config';
-import { escapeHtml, formatDuration } from './html';
+import { escapeHtml, formatDuration, keyValueTable } from './html';
 import { samplingProgress, Session } from './session';
 
 export type VaeDisplay = NonNullable<NotebookConfig['vae']>;
@@ -95,6 +97,16 @@ export async function showReconstructions(session: Session): Promise<void> {
     'PixelCNN given z = the encoder mean of that row\'s image; column c uses the same random numbers in every row. ' +
     'What the samples of a row share with their image came through z; how they differ from each other is what the PixelCNN adds.');
   session.outputs.display.png(png(cells, result, count, per + 1, originals.map((_, r) => `test ${r}`)));
+
+  // The same question in numbers, on the test images the training evaluated.
+  const measured = Math.min(session.dataset.test.count, session.identity.train.testLimit ?? 1000);
+  const usage = await latentUsage(vae, session.dataset.test.images, measured, session.identity.train.batchSize);
+  session.outputs.display.html(keyValueTable([
+    ['given its own z', `${usage.ownBitsPerDim.toFixed(4)} bits/dim`],
+    ["given another image's z", `${usage.otherBitsPerDim.toFixed(4)} bits/dim`],
+    ['what the right z saves', `${usage.bitsPerImage.toFixed(1)} bits per image` +
+      `${Math.abs(usage.bitsPerImage) < 1 ? ' — the PixelCNN ignores z (posterior collapse)' : ''}`],
+  ], { caption: `Does the PixelCNN use z? Reconstruction -log2 p(x | z) of the first ${usage.images} test images, z = an encoder mean`, className: 'pixel-table pixel-latent-usage' }));
 }
 
 /** One row per z drawn from the prior (`latentRows` rows), `samplesPerImage` samples each; column c shares its random stream. */

@@ -1,7 +1,8 @@
 /**
  * Notebook 04-vae's calls without Jupyter (smoke settings): the summary, the chart with the ELBO's parts (KL in
- * its own panel), the grid, reconstructions, fixed-z rows and the interpolation as PNGs of the expected shape,
- * and the results table with reconstruction and KL; a model that is not a PixelVAE is refused.
+ * its own panel), the grid, reconstructions (with the latent-usage table), fixed-z rows and the interpolation as
+ * PNGs of the expected shape, and the results table with reconstruction and KL; a model that is not a PixelVAE is
+ * refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,6 +65,7 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
   assert.equal(interpolation.width, 1 + 5 * cell, 'two test images around 3 points');
   const captions = outputs.records.filter((r) => r.kind === 'html').map((r) => htmlToText(r.value as string)).join('\n');
   assert.match(captions, /Reconstructions\./);
+  assert.match(captions, /Does the PixelCNN use z\? .* of the first 32 test images[\s\S]*given its own z\t\d\.\d{4} bits\/dim[\s\S]*what the right z saves\t-?\d+\.\d bits per image/);
   assert.match(captions, /Fixed z/);
   assert.match(captions, /Interpolation\. Left: test image 0; right: test image 1/);
 

@@ -1,12 +1,14 @@
 /**
  * Samples for chosen latents (lib/sample/vae.ts): sampleLatents = the sampler given the decoder's condition of
- * each z repeated, equal seeds and equal z give equal images, interpolation ends at its ends, encoder means.
+ * each z repeated, equal seeds and equal z give equal images, interpolation ends at its ends, encoder means; and
+ * latentUsage (lib/diagnostics), which tells a decoder that uses z from one that ignores it.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, modelConfig } from '../../lib/models';
 import { PixelVAE } from '../../lib/models/vae';
+import { latentUsage } from '../../lib/diagnostics/latent-usage';
 import { encoderMeans, interpolateLatents, sampleFast, sampleLatents } from '../../lib/sample';
 import { setUpBackend } from '../helpers';
 
@@ -73,3 +75,37 @@ test('interpolateLatents: evenly spaced, both ends included; encoderMeans = enco
   tf.dispose([means, x, posterior.mean, posterior.logVar]);
   vae.params.dispose();
 });
+
+for (const kind of ['vae-up', 'vae-straight'] as const) {
+  test(`${kind}: latentUsage compares the reconstruction given each image's own z with another image's, and is 0 when z is cut off`, async () => {
+    // Wider encoder/decoder than tinyVae (whose 1-channel first decoder block leaves the map constant), only the
+    // PixelCNN sharpened.
+    const vae = buildModel(modelConfig({
+      kind, height: H, width: W, layers: 2, kernelSize: 3, channels: 4, latentSize: 3, vaeChannels: 32,
+      conditionMapChannels: kind === 'vae-up' ? 2 : undefined, seed: 5,
+    })) as PixelVAE;
+    for (const [name, variable] of vae.pixelModel.params.variables) {
+      if (name.endsWith('weight') || name.endsWith('.vector')) tf.tidy(() => variable.assign(tf.mul(variable, name.startsWith('output.') ? 12 : 2.5)));
+    }
+    const count = 5;
+    const images = new Uint8Array(count * H * W).map((_, k) => (k * 97 + (k % 7) * 31) % 256);
+    const before = tf.memory().numTensors;
+    // Batches of 2: 2 + 3 (the last single image is folded in, never paired with itself).
+    const usage = await latentUsage(vae, images, count, 2);
+    assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+    assert.equal(usage.images, count);
+    assert.ok(usage.ownBitsPerDim > 0 && usage.otherBitsPerDim > 0);
+    assert.ok(Math.abs(usage.bitsPerImage) > 0.1, `z matters for this random model: ${usage.bitsPerImage}`);
+    assert.ok(Math.abs(usage.bitsPerImage - (usage.otherBitsPerDim - usage.ownBitsPerDim) * H * W) < 1e-9);
+    // By hand for the own-z half: the mean over images of -log2 p(x | z = own encoder mean) per subpixel.
+    const whole = await latentUsage(vae, images, count, 64);
+    assert.ok(Math.abs(whole.ownBitsPerDim - usage.ownBitsPerDim) < 1e-5, 'own z does not depend on the batching');
+    // Cut the condition's weights: the PixelCNN no longer sees z, and the right z saves nothing.
+    for (const [name, variable] of vae.pixelModel.params.variables) if (/cond/.test(name)) variable.assign(tf.zerosLike(variable));
+    const cut = await latentUsage(vae, images, count, 2);
+    assert.equal(cut.ownBitsPerDim, cut.otherBitsPerDim);
+    assert.equal(cut.bitsPerImage, 0);
+    await assert.rejects(latentUsage(vae, images, 1), /at least 2 images/);
+    vae.params.dispose();
+  });
+}
