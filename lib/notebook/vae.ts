@@ -104,7 +104,7 @@ export async function showReconstructions(session: Session): Promise<void> {
   session.outputs.display.html(keyValueTable([
     ['given its own z', `${usage.ownBitsPerDim.toFixed(4)} bits/dim`],
     ["given another image's z", `${usage.otherBitsPerDim.toFixed(4)} bits/dim`],
-    ['what the right z saves', `${usage.bitsPerImage.toFixed(1)} bits per image` +
+    ['what the right z saves', `${(Math.abs(usage.bitsPerImage) < 0.05 ? 0 : usage.bitsPerImage).toFixed(1)} bits per image` +
       `${Math.abs(usage.bitsPerImage) < 1 ? ' — the PixelCNN ignores z (posterior collapse)' : ''}`],
   ], { caption: `Does the PixelCNN use z? Reconstruction -log2 p(x | z) of the first ${usage.images} test images, z = an encoder mean`, className: 'pixel-table pixel-latent-usage' }));
 }

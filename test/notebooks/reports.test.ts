@@ -21,7 +21,7 @@ import { TEST_COLOUR, TRAIN_SMOOTH_COLOUR } from '../../lib/notebook/training-ch
 const root = path.resolve(__dirname, '..', '..');
 const NOTEBOOKS = ['01-simple', '02-gated', '03-conditional'];
 /** Notebooks run in the same smoke command but checked by their own test (not one model's chart and grid). */
-const OTHER_NOTEBOOKS = ['05-blind-spot'];
+const OTHER_NOTEBOOKS = ['04-vae', '05-blind-spot'];
 const ALL_NOTEBOOKS = [...NOTEBOOKS, ...OTHER_NOTEBOOKS];
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
 
@@ -98,6 +98,23 @@ for (const name of NOTEBOOKS) {
     assert.match(html, /parameters<\/th><td[^>]*>[\d,]+</);
   });
 }
+
+test('04-vae: the negative ELBO chart with reconstruction and KL (KL in its own panel), the grid and the three latent pictures', () => {
+  const html = fs.readFileSync(path.join(outDir, '04-vae.html'), 'utf8');
+  assert.equal(html.split(`${PLOTLY_BUNDLE_ATTRIBUTE}=`).length - 1, 1, 'plotly.js inlined exactly once');
+  const found = charts(html);
+  assert.equal(found.length, 1, 'one training chart (its last live state)');
+  const traces = new Map(found[0].data.map((t) => [t.name, t]));
+  assert.equal(found[0].data[0].x.length, 8, 'smoke: 2 epochs x 4 steps');
+  for (const name of ['test', 'reconstruction (test)', 'KL (test)']) assert.equal(traces.get(name)?.y.length, 2, `${name}: a point per epoch`);
+  assert.equal((traces.get('KL (train, smoothed)') as { yaxis?: string } | undefined)?.yaxis, 'y2', 'the KL in the lower panel');
+  assert.equal(pngs(html).length, 4, 'grid, reconstructions, fixed-z rows, interpolation');
+  const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
+  assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((n) => `In&nbsp;[${n}]`));
+  assert.match(html, /arxiv\.org\/abs\/1611\.05013/);
+  assert.match(html, /Does the PixelCNN use z\?/);
+  assert.match(html, /final test bits\/dim \(negative ELBO\)/);
+});
 
 test('05-blind-spot: field tables with the blind area counted, both training charts and the comparison, both grids, the check', () => {
   const html = fs.readFileSync(path.join(outDir, '05-blind-spot.html'), 'utf8');
