@@ -205,7 +205,7 @@ interface Cell { cell_type: string; source: string | string[]; outputs?: unknown
 test('committed notebooks: no outputs, the tslab kernel; the model notebooks: one configuration cell, every code cell a call into lib/notebook', () => {
   const dir = path.join(root, 'notebooks');
   const all = fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort();
-  const models = ['01-simple.ipynb', '02-gated.ipynb', '03-conditional.ipynb'];
+  const models = ['01-simple.ipynb', '02-gated.ipynb', '03-conditional.ipynb', '04-vae.ipynb'];
   for (const name of models) assert.ok(all.includes(name), `${name} exists`);
   for (const name of all) {
     const nb = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as { cells: Cell[]; metadata: { kernelspec: { name: string } } };
