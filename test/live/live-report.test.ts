@@ -12,15 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 const root = path.resolve(__dirname, '..', '..');
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-let playwright: typeof import('playwright-core') | undefined;
-try {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  playwright = require('playwright-core') as typeof import('playwright-core');
-} catch {
-  playwright = undefined;
-}
-const skip = !CHROMIUM ? 'chromium is not installed' : !playwright ? 'playwright-core is not installed' : false;
+import { CHROMIUM, playwright, skip } from './browser';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-live-report-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 

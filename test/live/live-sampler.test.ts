@@ -19,15 +19,7 @@ import { sampleFast } from '../../lib/sample/fast';
 import type { SampleOptions } from '../../lib/sample/plan';
 import { captureCheckpoint, encodeCheckpoint } from '../../lib/train/checkpoint';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-let playwright: typeof import('playwright-core') | undefined;
-try {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  playwright = require('playwright-core') as typeof import('playwright-core');
-} catch {
-  playwright = undefined;
-}
-const skip = !CHROMIUM ? 'chromium is not installed' : !playwright ? 'playwright-core is not installed' : false;
+import { CHROMIUM, playwright, skip } from './browser';
 
 type Browser = import('playwright-core').Browser;
 type Page = import('playwright-core').Page;
