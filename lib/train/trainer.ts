@@ -9,6 +9,7 @@ import { Dataset, Split } from '../data/dataset';
 import { hashSeeds } from '../data/random';
 import { TrainConfig } from './config';
 import { natsToBits } from './loss';
+import { BatchBytes, Chunk, chunkGradients, ChunkSums, chunksOf } from './gradients';
 import { Objective } from './objective';
 
 /** Named parts of the loss (e.g. a VAE's reconstruction and kl), in bits per dimension. */
@@ -93,6 +94,28 @@ export function initialTrainerState(): TrainerState {
 
 export class NonFiniteLossError extends Error {}
 
+/** A share of one step's gradient work for a helper thread: chunks of the batch, at these weights. */
+export interface HelperJob {
+  /** The objective's variables, in order. */
+  weights: Float32Array[];
+  /** The examples the chunks cover, from `offset` (in the step's batch) on. */
+  batch: BatchBytes;
+  offset: number;
+  batchSize: number;
+  chunks: Chunk[];
+  stepSeed: number;
+  step: number;
+}
+
+/** Threads that compute gradients for the trainer (lib/train/workers.ts); the trainer knows only this. */
+export interface GradientHelpers {
+  readonly count: number;
+  /** Helper `helper` (0 <= helper < count) computes the job's chunks: gradients per variable, summed, weighted. */
+  compute(helper: number, job: HelperJob): Promise<ChunkSums<Float32Array>>;
+  /** Stops the threads. */
+  terminate(): Promise<void>;
+}
+
 function batchTensors(dataset: Dataset, images: Uint8Array, labels: Uint8Array, size: number): [tf.Tensor4D, tf.Tensor1D] {
   return [
     tf.tensor4d(images, [size, dataset.height, dataset.width, dataset.channels], 'float32'),
@@ -150,6 +173,11 @@ export class Trainer {
   microBatchSize?: number;
   /** Called when an out-of-memory error made the trainer halve `microBatchSize`. */
   onMicroBatchChange?: (microBatchSize: number, cause: Error) => void;
+  /**
+   * Threads that compute a share of each step's gradients (see `startGradientWorkers`); undefined = all on
+   * this thread. The batch is then split into 1 + count chunks (or more, of `microBatchSize`).
+   */
+  helpers?: GradientHelpers;
 
   constructor(
     readonly objective: Objective,
@@ -174,18 +202,20 @@ export class Trainer {
   /**
    * `step`, also returning the loss's parts for objectives that have them.
    *
-   * Micro-batches: when the backend runs out of memory for the batch (the wasm backend's 4 GiB heap throws a
-   * `WasmBackendError`), the step is retried with the batch split into micro-batches of half the size (again,
-   * down to 1), whose gradients are accumulated, weighted by their share of the batch, before one Adam step:
-   * the same update as the whole batch, up to rounding. The size that worked is kept in `microBatchSize` for
-   * later steps; set it yourself to split from the start. (A PixelVAE's noise is then drawn per micro-batch,
-   * from seeds derived from the step's seed and the micro-batch's index.)
+   * Chunks: with `helpers` the batch is split into one chunk per thread (this one and each helper), computed
+   * at once. Micro-batches: when the backend runs out of memory for a chunk (the wasm backend's 4 GiB heap
+   * throws a `WasmBackendError`), the step is retried with chunks of half the size (again, down to 1). Chunk
+   * gradients are accumulated, weighted by their share of the batch, before one Adam step: the same update as
+   * the whole batch, up to rounding. The size that worked is kept in `microBatchSize` for later steps; set it
+   * yourself to split from the start. (A PixelVAE's noise is then drawn per chunk, from seeds derived from the
+   * step's seed and the chunk's index, wherever the chunk is computed.)
    */
   async stepWithParts(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
     for (;;) {
-      const micro = Math.min(this.microBatchSize ?? size, size);
+      const shares = 1 + (this.helpers?.count ?? 0);
+      const micro = Math.min(this.microBatchSize ?? size, size, Math.ceil(size / shares));
       try {
-        return micro >= size ? await this.wholeBatchStep(images, labels, size) : await this.microBatchStep(images, labels, size, micro);
+        return micro >= size ? await this.wholeBatchStep(images, labels, size) : await this.chunkedStep(images, labels, size, micro);
       } catch (error) {
         releaseFailedTape();
         if (!isOutOfMemory(error) || micro <= 1) throw error;
@@ -230,68 +260,72 @@ export class Trainer {
     return { nats, parts };
   }
 
-  /** One Adam step on gradients accumulated over micro-batches of at most `micro` examples. */
-  private async microBatchStep(images: Uint8Array, labels: Uint8Array, size: number, micro: number): Promise<LossValue> {
+  /**
+   * One Adam step on gradients accumulated over chunks of at most `micro` examples: in turn on this thread, or
+   * shared out to the helper threads (this thread takes the first group of chunks, each helper the next).
+   */
+  private async chunkedStep(images: Uint8Array, labels: Uint8Array, size: number, micro: number): Promise<LossValue> {
     const objective = this.objective;
-    const bytesPerImage = this.dataset.height * this.dataset.width * this.dataset.channels;
     const stepSeed = trainNoiseSeed(this.config.seed, this.state.step);
-    let sums: tf.NamedTensorMap | undefined;
-    let nats = 0;
-    let minimised = 0;
-    let parts: Record<string, number> | undefined;
-    try {
-      for (let start = 0, index = 0; start < size; start += micro, index++) {
-        const n = Math.min(micro, size - start);
-        const weight = n / size;
-        const [x, y] = batchTensors(this.dataset, images.subarray(start * bytesPerImage, (start + n) * bytesPerImage), labels.subarray(start, start + n), n);
-        const context = { seed: hashSeeds(stepSeed, index), step: this.state.step };
-        let kept: Record<string, tf.Scalar> | undefined;
-        let trueValue: tf.Scalar | undefined;
-        let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
-        try {
-          result = tf.variableGrads(() => tf.tidy(() => {
-            if (!objective.terms) return tf.mul(objective.loss(x, y, context), weight) as tf.Scalar;
-            const terms = objective.terms(x, y, context);
-            kept = {};
-            for (const [name, part] of Object.entries(terms.parts)) kept[name] = tf.keep(part);
-            if (terms.value) trueValue = tf.keep(terms.value);
-            return tf.mul(terms.loss, weight) as tf.Scalar;
-          }), objective.variables);
-        } catch (error) {
-          if (kept) tf.dispose(Object.values(kept));
-          if (trueValue) trueValue.dispose();
-          throw error;
-        } finally {
-          tf.dispose([x, y]);
-        }
-        const chunkParts = kept && await readParts(kept);
-        if (chunkParts) {
-          parts ??= {};
-          for (const [name, value] of Object.entries(chunkParts)) parts[name] = (parts[name] ?? 0) + value * weight;
-        }
-        const lossNats = (await result.value.data())[0];
-        result.value.dispose();
-        // The reported value: the objective's true value when the minimised loss differs (a VAE's KL warm-up).
-        const chunkNats = trueValue ? (await trueValue.data())[0] * weight : lossNats;
-        if (trueValue) trueValue.dispose();
-        minimised += lossNats;
-        nats += chunkNats;
-        if (!sums) {
-          sums = result.grads;
-        } else {
-          const previous: tf.NamedTensorMap = sums;
-          sums = {};
-          for (const name of Object.keys(previous)) sums[name] = tf.add(previous[name], result.grads[name]);
-          tf.dispose([...Object.values(previous), ...Object.values(result.grads)]);
-        }
-      }
-      this.checkFinite(minimised);
-      this.checkFinite(nats);
-      this.optimizer.applyGradients(Object.entries(sums!).map(([name, tensor]) => ({ name, tensor })));
-    } finally {
-      if (sums) tf.dispose(Object.values(sums));
+    const step = this.state.step;
+    const batch: BatchBytes = { images, labels, imageShape: [this.dataset.height, this.dataset.width, this.dataset.channels] };
+    const chunks = chunksOf(size, micro);
+    const helpers = this.helpers;
+    const parties = 1 + (helpers?.count ?? 0);
+    const groups: Chunk[][] = Array.from({ length: parties }, () => []);
+    chunks.forEach((chunk, j) => groups[Math.floor((j * parties) / chunks.length)].push(chunk));
+
+    let remote: Promise<ChunkSums<Float32Array>[]> | undefined;
+    if (helpers && groups.slice(1).some((group) => group.length > 0)) {
+      const weights = await Promise.all(objective.variables.map(async (v) => (await v.data()) as Float32Array));
+      const bytesPerImage = images.length / size;
+      remote = Promise.all(groups.slice(1).filter((group) => group.length > 0).map((group, helper) => {
+        const from = group[0].start, to = group[group.length - 1].start + group[group.length - 1].size;
+        return helpers.compute(helper, {
+          weights, batchSize: size, chunks: group, offset: from, stepSeed, step,
+          batch: { ...batch, images: images.slice(from * bytesPerImage, to * bytesPerImage), labels: labels.slice(from, to) },
+        });
+      }));
     }
-    return { nats, parts };
+    let local: ChunkSums<tf.Tensor> | undefined;
+    let localError: unknown;
+    try {
+      local = await chunkGradients(objective, batch, size, groups[0], stepSeed, step);
+    } catch (error) {
+      localError = error;
+    }
+    // Wait for the helpers even when this thread failed, so that no result arrives after the step.
+    let helperSums: ChunkSums<Float32Array>[] = [];
+    try {
+      if (remote) helperSums = await remote;
+    } catch (error) {
+      localError ??= error;
+    }
+    if (localError) {
+      if (local) tf.dispose(local.grads);
+      throw localError;
+    }
+    const sums = local!;
+    try {
+      let parts = sums.parts;
+      for (const remoteSums of helperSums) {
+        sums.minimised += remoteSums.minimised;
+        sums.nats += remoteSums.nats;
+        if (remoteSums.parts) {
+          parts ??= {};
+          for (const [name, value] of Object.entries(remoteSums.parts)) parts[name] = (parts[name] ?? 0) + value;
+        }
+        const previous = sums.grads;
+        sums.grads = previous.map((g, i) => tf.tidy(() => tf.add(g, tf.tensor(remoteSums.grads[i], g.shape, 'float32'))));
+        tf.dispose(previous);
+      }
+      this.checkFinite(sums.minimised);
+      this.checkFinite(sums.nats);
+      this.optimizer.applyGradients(objective.variables.map((v, i) => ({ name: v.name, tensor: sums.grads[i] })));
+      return { nats: sums.nats, parts };
+    } finally {
+      tf.dispose(sums.grads);
+    }
   }
 
   private checkFinite(nats: number): void {
