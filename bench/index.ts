@@ -8,7 +8,9 @@
  *   reported as "failed: <reason>" instead of ending the run. When the batch does not fit the wasm heap the
  *   trainer itself splits it into micro-batches with accumulated gradients (gated CIFAR: micro-batches of 16);
  *   the table says so. Also images per CPU-second (user + system time), which other load disturbs less, and
- *   one extra step under tf.profile (time per kernel, the convolution kernels' own GFLOP/s);
+ *   one extra step under tf.profile (time per kernel, the convolution kernels' own GFLOP/s). On the single-
+ *   threaded backends (wasm, cpu) the trainer shares each step with helper worker threads, one per extra core
+ *   by default (lib/train/workers.ts; `--workers 0` for one thread), and the thread count is ours + helpers;
  * - the same for the PyTorch reference (bench/torch_reference.py: full masked kernels, as the original
  *   project) with Debian's python3-torch, at the same number of threads, and the ratio ours / PyTorch;
  * - the 12x12 sampling grid with the fast sampler (in full) and the reference sampler (first steps timed,
@@ -16,7 +18,7 @@
  * - the convolution GFLOP/s achieved in training (FLOPs counted from the model config, bench/flops.ts)
  *   against the peak, and peak memory (process RSS, wasm heap).
  *
- *   npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N]
+ *   npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N] [--workers N]
  *                    [--batch 64] [--configs simple_mnist,gated_mnist,gated_cifar] [--no-torch] [--no-sampling]
  *                    [--python /usr/bin/python3]
  *
@@ -30,6 +32,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND_NAMES, BackendName, initBackend } from '../lib/backend';
+import { defaultWorkerCount } from '../lib/train/workers';
 import { measureSampling, SamplingMeasurement } from './sampling';
 import { describeConfig, TRAIN_CONFIG_NAMES, TRAIN_CONFIGS, TrainConfigName, TrainMeasurement, wasmHeapBytes } from './train-throughput';
 
@@ -42,6 +45,7 @@ interface Options {
   backend?: BackendName;
   quick: boolean;
   threads?: number;
+  workers?: number;
   batch: number;
   configs: TrainConfigName[];
   torch: boolean;
@@ -69,6 +73,11 @@ function parseArgs(argv: string[]): Options {
       o.backend = b as BackendName;
     } else if (a === '--quick') o.quick = true;
     else if (a === '--threads') o.threads = positive(value(i++, a), a);
+    else if (a === '--workers') {
+      const n = Number(value(i++, a));
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--workers must be a whole number >= 0, got ${argv[i]}`);
+      o.workers = n;
+    }
     else if (a === '--batch') o.batch = positive(value(i++, a), a);
     else if (a === '--configs') {
       const names = value(i++, a).split(',').filter(Boolean);
@@ -78,7 +87,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-sampling') o.sampling = false;
     else if (a === '--python') o.python = value(i++, a);
     else if (a === '--help' || a === '-h') {
-      console.log('npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N] [--batch 64] ' +
+      console.log('npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N] [--workers N] [--batch 64] ' +
         `[--configs ${TRAIN_CONFIG_NAMES.join(',')}] [--no-torch] [--no-sampling] [--python /usr/bin/python3]`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
@@ -203,9 +212,11 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${loadText(loadStart)} (1, 5, 15 min)${loadStart[0] > machine.cores * 0.5 ? '  WARNING: the machine is busy; numbers will be low' : ''}`);
 
   const backend = await initBackend(opts.backend);
-  const ourThreads = backend.name === 'wasm' ? getThreadsCount() : backend.name === 'cpu' ? 1 : null;
+  // Helper worker threads share each training step (lib/train/workers.ts): by default one per extra core on wasm/cpu.
+  const workers = opts.workers ?? defaultWorkerCount(backend.name);
+  const ourThreads = backend.name === 'wasm' ? getThreadsCount() + workers : backend.name === 'cpu' ? 1 + workers : null;
   const torchThreads = opts.threads ?? ourThreads ?? machine.cores;
-  console.log(`backend: ${backend.description}`);
+  console.log(`backend: ${backend.description}; training on ${workers ? `this thread + ${workers} helper worker thread${workers === 1 ? '' : 's'}` : 'one thread'}`);
 
   const warmup = opts.quick ? 1 : 2;
   const steps = (name: TrainConfigName) => (opts.quick ? 2 : name === 'gated_cifar' ? 3 : 5);
@@ -218,7 +229,7 @@ async function main(): Promise<void> {
   for (const name of opts.configs) {
     console.log(`\ntraining ${name} (${describeConfig(name)}), batch ${opts.batch}, ${warmup} warm-up + ${steps(name)} timed steps ...`);
     const backendArgs = opts.backend ? ['--backend', opts.backend] : [];
-    const args = [...tsxArgs, '--config', name, '--batch', String(opts.batch), '--warmup', String(warmup), '--steps', String(steps(name)), '--profile', ...backendArgs];
+    const args = [...tsxArgs, '--config', name, '--batch', String(opts.batch), '--warmup', String(warmup), '--steps', String(steps(name)), '--workers', String(workers), '--profile', ...backendArgs];
     const outcome = await runChild<TrainMeasurement>(process.execPath, args, childLimit, name);
     ours[name] = outcome;
     console.log(outcome.result ? `  ${fmt(outcome.result.imagesPerSecond)} images/s` +
@@ -227,7 +238,7 @@ async function main(): Promise<void> {
     if (!outcome.result && !opts.quick && opts.batch >= 16) {
       const small = Math.max(1, Math.floor(opts.batch / 4));
       console.log(`  retrying ${name} at batch ${small} (reported separately, not as the batch-${opts.batch} figure) ...`);
-      const retry = await runChild<TrainMeasurement>(process.execPath, [...tsxArgs, '--config', name, '--batch', String(small), '--warmup', '1', '--steps', '3', ...backendArgs], childLimit, `${name} b${small}`);
+      const retry = await runChild<TrainMeasurement>(process.execPath, [...tsxArgs, '--config', name, '--batch', String(small), '--warmup', '1', '--steps', '3', '--workers', String(workers), ...backendArgs], childLimit, `${name} b${small}`);
       fallback[name] = retry;
       console.log(retry.result ? `  batch ${small}: ${fmt(retry.result.imagesPerSecond)} images/s` : `  batch ${small} failed too: ${retry.error}`);
     }
@@ -298,6 +309,7 @@ async function main(): Promise<void> {
     backend: backend.name,
     backend_description: backend.description,
     threads: ourThreads,
+    workers,
     torch_threads: opts.torch ? torchThreads : null,
     batch: opts.batch,
     configs: perConfig((n) => ({ ...TRAIN_CONFIGS[n] })),

@@ -3,9 +3,10 @@
  * Adam, loss read back) on random images, for the benchmark configs. Run directly it measures one config in
  * this process and prints `BENCH_RESULT {json}` on stdout (progress on stderr):
  *
- *   node --import tsx bench/train-throughput.ts --config gated_mnist [--batch 64] [--warmup 2] [--steps 5] [--backend wasm] [--profile]
+ *   node --import tsx bench/train-throughput.ts --config gated_mnist [--batch 64] [--warmup 2] [--steps 5] [--backend wasm] [--workers 1] [--profile]
  *
- * --profile adds one step under tf.profile: time per kernel, the convolution kernels' own GFLOP/s (FLOPs from
+ * --workers N shares each step with N helper worker threads (lib/train/workers.ts).
+ * --profile adds one step under tf.profile (main-thread kernels only): time per kernel, the convolution kernels' own GFLOP/s (FLOPs from
  * the profiled shapes) and the time spent outside kernels.
  *
  * bench/index.ts runs it as a child process per config, so that a config that exhausts the wasm heap
@@ -19,6 +20,7 @@ import { buildModel, ModelConfig, modelConfig } from '../lib/models';
 import { trainConfig } from '../lib/train/config';
 import { objectiveFor } from '../lib/train/objective';
 import { Trainer } from '../lib/train/trainer';
+import { GradientWorkers } from '../lib/train/workers';
 import { trainingStepFlops } from './flops';
 
 export const TRAIN_CONFIGS = {
@@ -38,6 +40,8 @@ export function describeConfig(name: TrainConfigName): string {
 export interface TrainMeasurement {
   config: TrainConfigName;
   backend: string;
+  /** Helper worker threads that computed part of each step's gradients (lib/train/workers.ts); 0 = none. */
+  workers: number;
   batch: number;
   warmupSteps: number;
   stepSeconds: number[];
@@ -141,7 +145,7 @@ export function median(values: number[]): number {
 
 export async function measureTraining(
   name: TrainConfigName,
-  options: { batch: number; warmup: number; steps: number; backend?: BackendName; profile?: boolean; log?: (line: string) => void },
+  options: { batch: number; warmup: number; steps: number; backend?: BackendName; workers?: number; profile?: boolean; log?: (line: string) => void },
 ): Promise<TrainMeasurement> {
   const log = options.log ?? (() => undefined);
   const info = await initBackend(options.backend);
@@ -169,6 +173,8 @@ export async function measureTraining(
     log(`${name}: out of memory; the trainer now splits the batch into micro-batches of ${size} (${cause.message.slice(0, 160)})`);
   };
   const parameters = model.params.count();
+  const workers = options.workers ? await GradientWorkers.start(options.workers, { backend: info.name, model: config, train: {} }) : undefined;
+  trainer.helpers = workers;
   const times: number[] = [];
   const cpuTimes: number[] = [];
   let profile: StepProfile | undefined;
@@ -193,6 +199,7 @@ export async function measureTraining(
       }
     }
   } finally {
+    await workers?.terminate();
     trainer.optimizer.dispose();
     model.params.dispose();
   }
@@ -201,6 +208,7 @@ export async function measureTraining(
   return {
     config: name,
     backend: info.description,
+    workers: workers?.count ?? 0,
     batch,
     warmupSteps: options.warmup,
     stepSeconds: times,
@@ -233,6 +241,7 @@ async function main(): Promise<void> {
     warmup: Number(flag('warmup', '2')),
     steps: Number(flag('steps', '5')),
     backend: backend as BackendName | undefined,
+    workers: Number(flag('workers', '0')),
     profile: process.argv.includes('--profile'),
     log: (line) => console.error(line),
   });

@@ -12,7 +12,7 @@ describe('npm run bench', () => {
   test('--quick --json on tiny settings writes the stable keys, and the counted conv FLOPs match the profiled kernels', () => {
     const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'bench.json');
     const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/index.ts'),
-      '--quick', '--backend', 'wasm', '--batch', '2', '--configs', 'simple_mnist,gated_mnist', '--no-torch', '--no-sampling', '--json', json],
+      '--quick', '--backend', 'wasm', '--batch', '2', '--configs', 'simple_mnist,gated_mnist', '--no-torch', '--no-sampling', '--workers', '0', '--json', json],
     { cwd: root, encoding: 'utf8', timeout: 120_000 });
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.match(run.stdout, /\| ours: images\/s \(wasm, batch 2\) \|/);
@@ -26,6 +26,7 @@ describe('npm run bench', () => {
     assert.deepEqual(Object.keys(report.sampling_seconds).sort(), ['fast', 'naive']);
     assert.equal(report.backend, 'wasm');
     assert.equal(report.threads, 1);
+    assert.equal(report.workers, 0);
     assert.ok(report.machine.cores >= 1 && typeof report.machine.cpu_model === 'string');
     assert.equal(report.train_images_per_s.gated_cifar, null);
     assert.equal(report.train_failures.gated_cifar, 'not run');
@@ -37,5 +38,19 @@ describe('npm run bench', () => {
         `${name}: counted ${result.convGflopPerStep} GFLOP, profiled ${result.profile.convGflop}`);
       assert.ok(report.memory.train_wasm_heap_bytes[name] > 0);
     }
+  });
+
+  test('--workers 1 shares the steps with a helper thread and counts it in the threads', () => {
+    const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'bench.json');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/index.ts'),
+      '--quick', '--backend', 'wasm', '--batch', '2', '--configs', 'simple_mnist', '--no-torch', '--no-sampling', '--workers', '1', '--json', json],
+    { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    assert.match(run.stdout, /training on this thread \+ 1 helper worker thread/);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.equal(report.workers, 1);
+    assert.equal(report.threads, 2);
+    assert.equal(report.details.train.simple_mnist.result.workers, 1);
+    assert.ok(report.train_images_per_s.simple_mnist > 0);
   });
 });
