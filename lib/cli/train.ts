@@ -12,6 +12,7 @@ import { loadDataset, TASK_NAMES } from '../data';
 import { isVaeKind, MODEL_KINDS, ModelKind, parameterCount } from '../models';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
 import { checkpointRun, disposeRun, resumeRun, Run, startRun } from '../train/run';
+import { defaultWorkerCount, startGradientWorkers } from '../train/workers';
 import { EpochRecord } from '../train/trainer';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
@@ -52,6 +53,8 @@ export interface TrainOptions {
   seed: number;
   json: boolean;
   samples: boolean;
+  /** Helper worker threads sharing each step; undefined = one per extra core on wasm/cpu (PIXEL_WORKERS overrides). */
+  workers?: number;
 }
 
 export function commandLine(): Command {
@@ -77,6 +80,7 @@ export function commandLine(): Command {
     .option('--seed <n>', 'seed for weights and data order', integer(0), 0)
     .option('--json', 'print one JSON line per epoch on stdout', false)
     .option('--no-samples', 'skip the sample grid after each evaluation')
+    .option('--workers <n>', 'helper threads that share each training step (default: one per extra core on the wasm/cpu backends; 0 = none)', integer(0))
     .exitOverride();
 }
 
@@ -112,6 +116,8 @@ export async function train(options: TrainOptions): Promise<Run> {
   const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${options.task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   fs.mkdirSync(out, { recursive: true });
   log(`model: ${run.model.config.kind}, ${parameterCount(run.model)} parameters; run folder: ${out}`);
+  const workers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name));
+  log(workers ? `training on this thread + ${workers.count} helper worker thread${workers.count === 1 ? '' : 's'} (--workers ${workers.count})` : 'training on one thread');
 
   const bar = new cliProgress.SingleBar({
     format: 'epoch {epoch} [{bar}] {value}/{total} batches | {bits} bits/dim | {eta_formatted} left',

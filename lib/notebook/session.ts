@@ -24,6 +24,7 @@ import { Checkpoint } from '../train/checkpoint';
 import { readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
 import { trainConfig } from '../train/config';
 import { checkpointRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
+import { defaultWorkerCount, GradientWorkers, startGradientWorkers } from '../train/workers';
 import type { History } from '../train/trainer';
 import {
   effectiveConfig, identityDifferences, NotebookConfig, RunIdentity, SMOKE_SETTINGS, validateNotebookConfig,
@@ -69,7 +70,15 @@ export interface PrepareOptions {
   root?: string;
   /** Passed to loadDataset (e.g. a folder holding the dataset). */
   dataDirectory?: string;
+  /**
+   * Helper worker threads that share each training step (lib/train/workers.ts). Default: one per extra core
+   * on the single-threaded backends (wasm, cpu), none otherwise; PIXEL_WORKERS in `env` overrides it.
+   */
+  workers?: number;
 }
+
+/** The helper workers of the latest prepared session: preparing again stops them (they hold a wasm heap each). */
+let activeWorkers: GradientWorkers | undefined;
 
 /** Shows plotly.js (inlined, once per notebook) so that later charts draw here and in the exported report. */
 export function loadChartLibrary(outputs: Outputs = defaultOutputs()): void {
@@ -149,6 +158,8 @@ export async function prepare(notebookConfig: NotebookConfig, options: PrepareOp
     }
   }
   run ??= startRun(dataset, model, train);
+  await activeWorkers?.terminate();
+  activeWorkers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name, options.env ?? process.env));
 
   const session: Session = { config, smoke, backend, dataset, run, identity, checkpointFile, start, startNote, outputs };
   showSummary(session);
@@ -174,6 +185,9 @@ function showSummary(session: Session): void {
   const m = identity.model;
   const rows: [string, string][] = [
     ['backend', session.backend.description],
+    ['threads', session.run.trainer.helpers
+      ? `this one + ${session.run.trainer.helpers.count} helper worker thread${session.run.trainer.helpers.count === 1 ? '' : 's'} sharing each training step (PIXEL_WORKERS=0 for one)`
+      : 'one'],
     ['dataset', `${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images, ${dataset.height}x${dataset.width}x${dataset.channels}` +
       `${dataset.classNames.length ? `, ${dataset.classNames.length} classes` : ''}`],
     ['model', isVaeKind(m.kind)
