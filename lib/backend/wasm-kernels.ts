@@ -21,6 +21,10 @@
  *   folded into the channels (large kernels are XNNPACK's slow case: ~0.5-1 GFLOP/s, still faster than JS).
  * - `BatchMatMul`: transposed operands are transposed explicitly first, and a batch of matrices times one
  *   matrix becomes one tall product, so both reach XNNPACK.
+ * - `Identity` shares memory instead of copying (see `sharedIdentity`); `Sum` over leading axes (bias
+ *   gradients) sums rows without the stock kernel's transpose (./wasm-reduce.ts); `Slice` (and so `SplitV`)
+ *   copies contiguous runs (./wasm-slice.ts).
+ * - A fused kernel of our own op, the softmax cross-entropy (./wasm-fused.ts).
  *
  * Only NHWC and dilation 1 are supported by the convolution kernels (as by tf's own conv gradients); anything
  * else throws an error naming the limitation (NCHW `Conv2DBackpropInput` falls back to the stock kernel).
@@ -38,7 +42,10 @@ import { installWasmGuard } from './wasm-guard';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './wasm-conv-grads';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './wasm-depthwise-grads';
 import { batchMatMul } from './wasm-matmul';
-import { KernelArgs, stockKernels } from './wasm-kernel-util';
+import { leadingAxesSum } from './wasm-reduce';
+import { blockSlice, blockSplitV } from './wasm-slice';
+import { SOFTMAX_CE_KERNEL, softmaxCrossEntropyKernel } from './wasm-fused';
+import { KernelArgs, stockKernels, WasmBackendLike } from './wasm-kernel-util';
 export type { WasmBackendLike } from './wasm-kernel-util';
 
 export const WASM_GRADIENT_KERNELS = [
@@ -47,19 +54,44 @@ export const WASM_GRADIENT_KERNELS = [
   'Conv2DBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
+  'Identity',
+  'Slice',
+  'SplitV',
+  'Sum',
 ] as const;
 
 let registered = false;
 
-const OURS: { [name in (typeof WASM_GRADIENT_KERNELS)[number]]: (args: KernelArgs) => TensorInfo } = {
+const OURS: { [name in (typeof WASM_GRADIENT_KERNELS)[number]]: (args: KernelArgs) => TensorInfo | TensorInfo[] } = {
   BatchMatMul: batchMatMul,
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+  Identity: sharedIdentity,
+  Slice: blockSlice,
+  SplitV: blockSplitV,
+  Sum: leadingAxesSum,
 };
 
-function register(kernelName: string, kernelFunc: (args: KernelArgs) => TensorInfo): void {
+/**
+ * `Identity` (tf.clone) sharing the input's memory, as the cpu backend's does, instead of copying it. Tensors
+ * never change in place (a variable's assign takes a new buffer), so sharing is safe; it matters because tfjs
+ * clones every tensor it saves for a gradient: ~190 copies of up to 12 MB in each gated-PixelCNN training step.
+ */
+function sharedIdentity(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  if (x.dtype === 'string') return stockKernels.get('Identity')!.kernelFunc(args as Parameters<KernelFunc>[0]) as TensorInfo;
+  (args.backend as WasmBackendLike).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** Kernels of our own fused ops (lib/ops/fused.ts), which the stock backend does not have. */
+const FUSED: [string, (args: KernelArgs) => TensorInfo | TensorInfo[]][] = [
+  [SOFTMAX_CE_KERNEL, softmaxCrossEntropyKernel],
+];
+
+function register(kernelName: string, kernelFunc: (args: KernelArgs) => TensorInfo | TensorInfo[]): void {
   const stock = tf.getKernel(kernelName, 'wasm');
   if (stock) {
     stockKernels.set(kernelName, stock);
@@ -81,6 +113,7 @@ export function registerWasmGradientKernels(): void {
   if (registered) return;
   registered = true;
   for (const [name, fn] of Object.entries(OURS)) register(name, fn);
+  for (const [name, fn] of FUSED) register(name, fn);
   installWasmGuard();
 }
 

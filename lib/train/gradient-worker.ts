@@ -11,7 +11,7 @@ import { buildModel, ModelConfig } from '../models';
 import { chunkGradients } from './gradients';
 import { objectiveFor } from './objective';
 import type { TrainConfig } from './config';
-import type { HelperJob } from './trainer';
+import { HelperJob, releaseFailedTape } from './trainer';
 
 export interface WorkerSetup {
   backend: BackendName;
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       }
       reply({ kind: 'result', grads, minimised: sums.minimised, nats: sums.nats, parts: sums.parts }, grads.map((g) => g.buffer as ArrayBuffer));
     } catch (error) {
+      releaseFailedTape(); // as the main thread does: the trainer may retry with smaller chunks
       replyError(error);
     }
   });

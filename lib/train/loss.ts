@@ -4,16 +4,13 @@
  * subpixel of every image.
  */
 import * as tf from '@tensorflow/tfjs';
+import { softmaxCrossEntropy } from '../ops/softmax-cross-entropy';
 
 export const BITS_PER_NAT = Math.LOG2E;
 
 /** Per-subpixel negative log-likelihood in nats: logits [N, H, W, C, 256], images [N, H, W, C] -> [N, H, W, C]. */
 export function subpixelNats(logits: tf.Tensor5D, images: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const logProbabilities = tf.logSoftmax(logits); // [N, H, W, C, 256]
-    const targets = tf.oneHot(tf.cast(images, 'int32'), 256); // [N, H, W, C, 256]
-    return tf.neg(tf.sum(tf.mul(logProbabilities, targets), -1)) as tf.Tensor4D; // [N, H, W, C]
-  });
+  return softmaxCrossEntropy(logits, images) as tf.Tensor4D; // [N, H, W, C]
 }
 
 /** Mean negative log-likelihood in nats per subpixel (the training loss): a scalar. */

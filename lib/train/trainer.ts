@@ -156,7 +156,7 @@ export function isOutOfMemory(error: unknown): boolean {
  * backward pass leaks all of them (gigabytes for a large batch, so a retry with a smaller batch would run out of
  * memory too). Only acts outside any gradient computation.
  */
-function releaseFailedTape(): void {
+export function releaseFailedTape(): void {
   const state = (tf.engine() as unknown as { state?: { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number } }).state;
   if (!state || state.gradientDepth !== 0 || !state.activeTape) return;
   for (const node of state.activeTape) for (const tensor of node.saved ?? []) tensor.dispose();
