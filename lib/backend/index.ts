@@ -52,8 +52,8 @@ async function wasmDescription(): Promise<string> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = getThreadsCount();
   const guard = wasmGuardStatus().watchingXnnMessages ? 'XNNPACK failures throw' : 'XNNPACK failures only logged';
-  return ` (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; our XNNPACK-based ` +
-    `${WASM_GRADIENT_KERNELS.join(', ')}; ${guard})`;
+  return ` (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; our kernels: ` +
+    `${WASM_GRADIENT_KERNELS.join(', ')}, fused softmax cross-entropy; ${guard})`;
 }
 
 function tryLoadTensorflow(): string | undefined {

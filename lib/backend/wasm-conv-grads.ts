@@ -68,6 +68,15 @@ export function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   const temps = new Temps(backend);
   let result: TensorInfo | undefined;
   try {
+    const pb = (Ho - 1) * sh + Kh - H - pt, pr = (Wo - 1) * sw + Kw - W - pl; // padding bottom/right
+    // XNNPACK packs the "filter" operand on every call, and for these shapes packing costs about as much as
+    // the multiply-adds: pack the operand with fewer channels (x when C < Co). Measured (bench/conv-kernels.ts
+    // shapes, batch 64): 3x5 30->60 166 -> 150 ms, 1x3 30->60 75 -> 61 ms; slower for 1x1 kernels (the matMul
+    // below is better) and for very few input channels (a GEMM with N = C too narrow).
+    if (C < Co && C >= 8 && Kh * Kw > 1 && sh === 1 && sw === 1 && pt <= Kh - 1 && pb <= Kh - 1 && pl <= Kw - 1 && pr <= Kw - 1 && pt >= 0 && pl >= 0 && pb >= 0 && pr >= 0) {
+      result = temps.add(filterGradPackingX(backend, x, dy, [Kh, Kw], [pt, pb, pl, pr], temps));
+      return result;
+    }
     if (Kh === 1 && Kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && Ho === H && Wo === W) {
       const N = B * H * W;
       const xt = temps.add(wasmKernel('Transpose')({
@@ -83,17 +92,14 @@ export function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
     }
 
     // bottom/right padding that makes the output exactly Kh x Kw; negative means "crop x"
-    let pb = Kh + sh * (Ho - 1) - H - pt, pr = Kw + sw * (Wo - 1) - W - pl;
     const Hc = Math.min(H, H + pb), Wc = Math.min(W, W + pr);
-    pb = Math.max(0, pb);
-    pr = Math.max(0, pr);
     if (Hc <= 0 || Wc <= 0) {
       result = temps.add(zerosOutput(backend, filterShape)); // every tap only ever saw padding
       return result;
     }
     const xt = temps.add(cropTranspose(backend, x, Hc, Wc, [3, 1, 2, 0])); // [C, Hc, Wc, B]
     const dyt = temps.add(cropTranspose(backend, dy, Ho, Wo, [1, 2, 0, 3])); // [Ho, Wo, B, Co]
-    const conv = temps.add(xnnConv2d(backend, xt, dyt, explicitPad(pt, pb, pl, pr), [sh, sw]));
+    const conv = temps.add(xnnConv2d(backend, xt, dyt, explicitPad(pt, Math.max(0, pb), pl, Math.max(0, pr)), [sh, sw]));
     checkShape('Conv2DBackpropFilter', 'internal convolution result', conv.shape, [C, Kh, Kw, Co]);
     // [C, Kh*Kw, Co] -> [Kh*Kw, C, Co]
     result = temps.add(wasmKernel('Transpose')({
@@ -104,4 +110,34 @@ export function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   } finally {
     temps.release(result);
   }
+}
+
+/**
+ * dW for stride 1 with x as the packed operand: a convolution of dy^T [Co, Ho, Wo, B] (batch = output channel,
+ * channels = batch), padded by (K - 1 - pad) on each side, with x^T [H, W, B, C] as the filter. Its output
+ * [Co, Kh, Kw, C] holds dW spatially flipped: out[o, Kh-1-kh, Kw-1-kw, c] = sum_{b,r,s} x[b, r, s, c] *
+ * dy[b, r + pt - kh, s + pl - kw, o] = dW[kh, kw, c, o].
+ */
+function filterGradPackingX(
+  backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, [Kh, Kw]: [number, number],
+  [pt, pb, pl, pr]: [number, number, number, number], temps: Temps,
+): TensorInfo {
+  const [, H, W, C] = x.shape;
+  const [, Ho, Wo, Co] = dy.shape;
+  const dyt = temps.add(cropTranspose(backend, dy, Ho, Wo, [3, 1, 2, 0])); // [Co, Ho, Wo, B]
+  const xt = temps.add(cropTranspose(backend, x, H, W, [1, 2, 0, 3])); // [H, W, B, C]
+  const flipped = temps.add(xnnConv2d(backend, dyt, xt, explicitPad(Kh - 1 - pt, Kh - 1 - pb, Kw - 1 - pl, Kw - 1 - pr), [1, 1]));
+  checkShape('Conv2DBackpropFilter', 'internal convolution result', flipped.shape, [Co, Kh, Kw, C]);
+  const out = backend.makeOutput([Kh, Kw, C, Co], 'float32');
+  const f = f32(backend, flipped), o = f32(backend, out);
+  for (let kh = 0; kh < Kh; kh++) {
+    for (let kw = 0; kw < Kw; kw++) {
+      const target = (kh * Kw + kw) * C * Co;
+      for (let oc = 0; oc < Co; oc++) {
+        const source = ((oc * Kh + (Kh - 1 - kh)) * Kw + (Kw - 1 - kw)) * C;
+        for (let c = 0; c < C; c++) o[target + c * Co + oc] = f[source + c];
+      }
+    }
+  }
+  return out;
 }

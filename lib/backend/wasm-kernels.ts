@@ -15,7 +15,9 @@
  * - dW (`Conv2DBackpropFilter`): a convolution whose "batch" is the input channel and whose "channels" are
  *   the batch: input x as [C, H, W, B], filter dy as [Ho, Wo, B, Co] with dilation = stride, output
  *   [C, Kh, Kw, Co], then transposed to [Kh, Kw, C, Co]. No im2col buffer is built: XNNPACK's indirection
- *   buffer does that work. A 1x1 stride-1 unpadded filter is a plain matMul x^T dy instead.
+ *   buffer does that work. XNNPACK packs the filter operand on every call, so with fewer input than output
+ *   channels (stride 1) the roles swap: dy^T [Co, Ho, Wo, B] convolved with x as [H, W, B, C], output flipped.
+ *   A 1x1 stride-1 unpadded filter is a plain matMul x^T dy instead.
  * - depthwise dX: XNNPACK depthwise convolutions of dy with the flipped filter (phases as above, summed over
  *   the channel multiplier when it is > 1); depthwise dW: one XNNPACK depthwise convolution with the batch
  *   folded into the channels (large kernels are XNNPACK's slow case: ~0.5-1 GFLOP/s, still faster than JS).
@@ -23,7 +25,7 @@
  *   matrix becomes one tall product, so both reach XNNPACK.
  * - `Identity` shares memory instead of copying (see `sharedIdentity`); `Sum` over leading axes (bias
  *   gradients) sums rows without the stock kernel's transpose (./wasm-reduce.ts); `Slice` (and so `SplitV`)
- *   copies contiguous runs (./wasm-slice.ts).
+ *   copies contiguous runs (./wasm-slice.ts); `Tanh` goes through XNNPACK's sigmoid (./wasm-tanh.ts).
  * - A fused kernel of our own op, the softmax cross-entropy (./wasm-fused.ts).
  *
  * Only NHWC and dilation 1 are supported by the convolution kernels (as by tf's own conv gradients); anything
@@ -44,6 +46,7 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput } from './wasm-depthwis
 import { batchMatMul } from './wasm-matmul';
 import { leadingAxesSum } from './wasm-reduce';
 import { blockSlice, blockSplitV } from './wasm-slice';
+import { sigmoidTanh } from './wasm-tanh';
 import { SOFTMAX_CE_KERNEL, softmaxCrossEntropyKernel } from './wasm-fused';
 import { KernelArgs, stockKernels, WasmBackendLike } from './wasm-kernel-util';
 export type { WasmBackendLike } from './wasm-kernel-util';
@@ -58,6 +61,7 @@ export const WASM_GRADIENT_KERNELS = [
   'Slice',
   'SplitV',
   'Sum',
+  'Tanh',
 ] as const;
 
 let registered = false;
@@ -72,6 +76,7 @@ const OURS: { [name in (typeof WASM_GRADIENT_KERNELS)[number]]: (args: KernelArg
   Slice: blockSlice,
   SplitV: blockSplitV,
   Sum: leadingAxesSum,
+  Tanh: sigmoidTanh,
 };
 
 /**

@@ -85,6 +85,22 @@ describe('fast wasm kernels vs the cpu backend', () => {
     await sameOnBoth(() => tf.grad((b: tf.Tensor) => tf.sum(tf.square(tf.add(x(), b))))(tf.tensor(random(5, 12), [12])), 'bias gradient', 1e-5);
   });
 
+  test('Tanh (through the sigmoid, a series near 0) is within 1e-6 relative over the whole range, and its gradient matches', async () => {
+    const edge = [0, -0, 1e-30, -1e-7, 0.2499, 0.2501, -0.25, 0.5, -3, 9, 20, -40, 1e4, -Infinity, Infinity];
+    const values = Float32Array.from([...edge, ...random(11, 4000, 6), ...random(12, 1000, 0.1)]);
+    const wasm = await on('wasm', () => tf.tanh(tf.tensor(values)));
+    await tf.setBackend('cpu');
+    const exact = values.map(Math.tanh);
+    wasm[0].values.forEach((v, i) => {
+      const want = exact[i];
+      // within 1e-6 relative: a few float32 ulps
+      assert.ok(Math.abs(v - want) <= 1e-6 * Math.abs(want) + 1e-45, `tanh(${values[i]}) = ${v}, want ${want}`);
+    });
+    const nan = await on('wasm', () => tf.tanh(tf.tensor([NaN])));
+    assert.ok(Number.isNaN(nan[0].values[0]), 'NaN stays NaN');
+    await sameOnBoth(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.tanh(x), tf.tensor(random(13, 500)))))(tf.tensor(random(14, 500, 4))), 'tanh gradient', 1e-5);
+  });
+
   test('Identity shares memory: a clone survives its source being disposed, and a variable\'s assign leaves clones alone', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as unknown as { numDataIds(): number };

@@ -137,6 +137,13 @@ describe('wasm gradient kernels vs cpu backend', () => {
       { B: 3, H: 7, W: 7, C: 12, Co: 12, Kh: 1, Kw: 3, s: 1, pad: [[0, 0], [0, 0], [2, 0], [0, 0]] },
       { B: 1, H: 9, W: 9, C: 30, Co: 30, Kh: 1, Kw: 1, s: 1, pad: 'same' },
       { B: 2, H: 9, W: 9, C: 3, Co: 20, Kh: 7, Kw: 7, s: 1, pad: [[0, 0], [3, 3], [3, 3], [0, 0]] },
+      // C < Co, C >= 8: dW packs x instead of dy (every padding it accepts, and the fallbacks)
+      { B: 3, H: 7, W: 8, C: 8, Co: 20, Kh: 1, Kw: 3, s: 1, pad: [[0, 0], [0, 0], [2, 0], [0, 0]] },
+      { B: 2, H: 6, W: 7, C: 9, Co: 16, Kh: 3, Kw: 3, s: 1, pad: 'same' },
+      { B: 2, H: 6, W: 7, C: 9, Co: 16, Kh: 3, Kw: 2, s: 1, pad: 'valid' },
+      { B: 2, H: 6, W: 7, C: 10, Co: 11, Kh: 2, Kw: 5, s: 1, pad: [[0, 0], [1, 1], [0, 4], [0, 0]] },
+      { B: 2, H: 6, W: 7, C: 10, Co: 11, Kh: 3, Kw: 3, s: 1, pad: [[0, 0], [3, 0], [0, 1], [0, 0]] },
+      { B: 2, H: 7, W: 7, C: 8, Co: 12, Kh: 3, Kw: 3, s: 2, pad: 'same' },
     ];
     for (const [i, c] of cases.entries()) {
       await compare(`conv2d ${JSON.stringify(c)}`, inputsFor(c, 300 + i, c.Co),
