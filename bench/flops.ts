@@ -28,7 +28,12 @@ export function convShapes(config: ModelConfig): ConvShape[] {
   const out: ConvShape[] = [];
   if (config.conditionSize > 0 || config.conditionMapChannels > 0) throw new Error('convShapes: conditional models are not counted');
   if (kind === 'simple') {
-    for (let l = 0; l < layers; l++) out.push({ name: `layer${l}`, kh: k, kw: k, cin: l === 0 ? C : c, cout: c, readsInput: l === 0 });
+    // Each masked k x k convolution runs as its unmasked parts (lib/models/simple.ts): rows above, current row.
+    for (let l = 0; l < layers; l++) {
+      const cin = l === 0 ? C : c;
+      if (p > 0) out.push({ name: `layer${l}.above`, kh: p, kw: k, cin, cout: c, readsInput: l === 0 });
+      out.push({ name: `layer${l}.row`, kh: 1, kw: p + 1, cin, cout: c, readsInput: l === 0 });
+    }
   } else if (kind === 'gated' || kind === 'gated-blindspot') {
     const rows = kind === 'gated' ? p + 1 : p;
     for (let l = 0; l < layers; l++) {
