@@ -286,6 +286,9 @@ export class Trainer {
           batch: { ...batch, images: images.slice(from * bytesPerImage, to * bytesPerImage), labels: labels.slice(from, to) },
         });
       }));
+      // Handled below, after this thread's share; marked handled now so that an early failure is not reported
+      // as an unhandled rejection while this thread is still computing.
+      remote.catch(() => undefined);
     }
     let local: ChunkSums<tf.Tensor> | undefined;
     let localError: unknown;
