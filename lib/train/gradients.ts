@@ -1,9 +1,10 @@
 /**
  * Gradients of a batch computed in chunks: what a training step does when the batch is split into
- * micro-batches (too large for memory) or shared out to worker threads (lib/train/workers.ts). Each chunk's
- * loss is weighted by its share of the batch, so the summed gradients equal the whole batch's (up to rounding),
- * and chunk `index` draws its loss noise (a PixelVAE's) from `hashSeeds(stepSeed, index)` wherever it runs:
- * a step gives the same result on one thread or several.
+ * micro-batches (too large for memory) or shared out to worker threads (lib/train/workers.ts), or in one
+ * chunk. Each chunk's loss is weighted by its share of the batch, so the summed gradients equal the whole
+ * batch's (up to rounding), and chunk `index` draws its loss noise (a PixelVAE's) from
+ * `hashSeeds(stepSeed, index)` (a whole-batch chunk: `stepSeed`) wherever it runs: a step gives the same result
+ * on one thread or several.
  */
 import * as tf from '@tensorflow/tfjs';
 import { hashSeeds } from '../data/random';
@@ -57,7 +58,8 @@ export async function chunkGradients(
       const from = chunk.start - offset;
       const x = tf.tensor4d(batch.images.subarray(from * bytesPerImage, (from + chunk.size) * bytesPerImage), [chunk.size, height, width, channels], 'float32');
       const y = tf.tensor1d(batch.labels.subarray(from, from + chunk.size), 'int32');
-      const context = { seed: hashSeeds(stepSeed, chunk.index), step };
+      // A chunk that is the whole batch keeps the step's own seed.
+      const context = { seed: chunk.size === batchSize ? stepSeed : hashSeeds(stepSeed, chunk.index), step };
       let kept: Record<string, tf.Scalar> | undefined;
       let trueValue: tf.Scalar | undefined;
       let computed: { value: tf.Scalar; grads: tf.NamedTensorMap };

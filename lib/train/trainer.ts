@@ -215,7 +215,7 @@ export class Trainer {
       const shares = 1 + (this.helpers?.count ?? 0);
       const micro = Math.min(this.microBatchSize ?? size, size, Math.ceil(size / shares));
       try {
-        return micro >= size ? await this.wholeBatchStep(images, labels, size) : await this.chunkedStep(images, labels, size, micro);
+        return await this.chunkedStep(images, labels, size, micro);
       } catch (error) {
         releaseFailedTape();
         if (!isOutOfMemory(error) || micro <= 1) throw error;
@@ -225,44 +225,10 @@ export class Trainer {
     }
   }
 
-  private async wholeBatchStep(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
-    const [x, y] = batchTensors(this.dataset, images, labels, size);
-    const context = { seed: trainNoiseSeed(this.config.seed, this.state.step), step: this.state.step };
-    const objective = this.objective;
-    let kept: Record<string, tf.Scalar> | undefined;
-    let value: tf.Scalar | undefined;
-    let cost: tf.Scalar | null;
-    try {
-      cost = this.optimizer.minimize(() => {
-        if (!objective.terms) return objective.loss(x, y, context);
-        const terms = objective.terms(x, y, context);
-        kept = {};
-        for (const [name, part] of Object.entries(terms.parts)) kept[name] = tf.keep(part);
-        if (terms.value) value = tf.keep(terms.value);
-        return terms.loss;
-      }, true, objective.variables);
-    } catch (error) {
-      if (kept) tf.dispose(Object.values(kept));
-      if (value) value.dispose();
-      throw error;
-    } finally {
-      tf.dispose([x, y]);
-    }
-    const parts = kept && await readParts(kept);
-    if (!cost) throw new Error('optimizer returned no cost');
-    // The reported value: the objective's true value when the minimised loss differs (a VAE's KL warm-up).
-    const lossNats = (await cost.data())[0];
-    cost.dispose();
-    const nats = value ? (await value.data())[0] : lossNats;
-    if (value) value.dispose();
-    this.checkFinite(lossNats);
-    this.checkFinite(nats);
-    return { nats, parts };
-  }
-
   /**
-   * One Adam step on gradients accumulated over chunks of at most `micro` examples: in turn on this thread, or
-   * shared out to the helper threads (this thread takes the first group of chunks, each helper the next).
+   * One Adam step on gradients accumulated over chunks of at most `micro` examples (one chunk when `micro` is the
+   * batch): in turn on this thread, or shared out to the helper threads (this thread takes the first group of
+   * chunks, each helper the next).
    */
   private async chunkedStep(images: Uint8Array, labels: Uint8Array, size: number, micro: number): Promise<LossValue> {
     const objective = this.objective;
