@@ -77,8 +77,12 @@ export interface PrepareOptions {
   workers?: number;
 }
 
-/** The helper workers of the latest prepared session: preparing again stops them (they hold a wasm heap each). */
-let activeWorkers: GradientWorkers | undefined;
+/**
+ * Helper workers by notebook config name: preparing the same config again (re-running the cell) stops the
+ * previous session's (each holds a wasm heap), while sessions of other configs (the blind-spot notebook's
+ * leaking twin) keep theirs.
+ */
+const workersByConfig = new Map<string, GradientWorkers>();
 
 /** Shows plotly.js (inlined, once per notebook) so that later charts draw here and in the exported report. */
 export function loadChartLibrary(outputs: Outputs = defaultOutputs()): void {
@@ -158,8 +162,10 @@ export async function prepare(notebookConfig: NotebookConfig, options: PrepareOp
     }
   }
   run ??= startRun(dataset, model, train);
-  await activeWorkers?.terminate();
-  activeWorkers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name, options.env ?? process.env));
+  await workersByConfig.get(config.name)?.terminate();
+  workersByConfig.delete(config.name);
+  const workers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name, options.env ?? process.env));
+  if (workers) workersByConfig.set(config.name, workers);
 
   const session: Session = { config, smoke, backend, dataset, run, identity, checkpointFile, start, startNote, outputs };
   showSummary(session);

@@ -48,6 +48,8 @@ function workerError(reply: Extract<WorkerReply, { kind: 'error' }>, index: numb
 class HelperThread {
   private pending?: { resolve(reply: WorkerReply): void; reject(error: Error): void };
   private exitError?: Error;
+  /** Set by `stop`: the exit that follows is expected. */
+  private stopped = false;
 
   constructor(readonly worker: Worker, readonly index: number) {
     worker.on('message', (reply: WorkerReply) => {
@@ -63,7 +65,14 @@ class HelperThread {
       pending?.reject(error);
     };
     worker.on('error', (error) => fail(new Error(`gradient worker ${index} failed: ${error.message}`)));
-    worker.on('exit', (code) => fail(new Error(`gradient worker ${index} exited (code ${code})`)));
+    worker.on('exit', (code) => fail(new Error(this.stopped
+      ? `gradient worker ${index} was stopped (its run was disposed, or its notebook config prepared again)`
+      : `gradient worker ${index} exited (code ${code})`)));
+  }
+
+  stop(): Promise<number> {
+    this.stopped = true;
+    return this.worker.terminate();
   }
 
   /** The next reply of the worker (after sending `message`, if given). */
@@ -105,7 +114,7 @@ export class GradientWorkers implements GradientHelpers {
       }));
       return new GradientWorkers(threads, ready);
     } catch (error) {
-      await Promise.all(threads.map((t) => t.worker.terminate()));
+      await Promise.all(threads.map((t) => t.stop()));
       throw error;
     }
   }
@@ -120,7 +129,7 @@ export class GradientWorkers implements GradientHelpers {
   }
 
   async terminate(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+    await Promise.all(this.threads.map((t) => t.stop()));
   }
 }
 

@@ -90,7 +90,7 @@ describe('gradient workers', () => {
       await workers.terminate();
       await assert.rejects(
         run.trainer.stepWithParts(data.train.images.subarray(0, BATCH * 196), data.train.labels.subarray(0, BATCH), BATCH),
-        /gradient worker 0 exited/);
+        /gradient worker 0 was stopped \(its run was disposed/);
     } finally {
       disposeRun(run);
     }
