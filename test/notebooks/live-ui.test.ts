@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { launchChromium, openNotebook, pollPage, root, runAllCells, scratchCopy, skipReason, startNotebookServer } from './notebook-page';
+import { launchChromium, openNotebook, pollPage, recordedProgress, recordProgress, root, runAllCells, scratchCopy, skipReason, startNotebookServer } from './notebook-page';
 
 test('in the classic notebook page the training display updates live, the chart draws and the grids load', { skip: skipReason, timeout: 240_000 }, async () => {
   const notebook = scratchCopy('03-conditional', 'ui-test');
@@ -19,15 +19,13 @@ test('in the classic notebook page the training display updates live, the chart 
   const browser = await launchChromium();
   try {
     const page = await openNotebook(browser, server, notebook);
+    // Recorded in the page (a MutationObserver), not polled: with both cores training, the 8 smoke steps end
+    // within about a second, between two polls.
+    await recordProgress(page);
     await runAllCells(page);
-    const progressSeen = new Set<string>();
-    let chartWhileTraining = false;
-    const state = await pollPage(page, (s) => s.results || s.stderr !== '', 180_000, (s) => {
-      if (/^epoch /.test(s.progress)) {
-        progressSeen.add(s.progress);
-        if (s.chartSvgs > 0) chartWhileTraining = true;
-      }
-    });
+    const state = await pollPage(page, (s) => s.results || s.stderr !== '', 180_000);
+    const { states, chartWhileTraining } = await recordedProgress(page);
+    const progressSeen = new Set(states);
     assert.equal(state.stderr, '', 'no errors in the notebook');
     assert.ok(state.results, 'the results table appears');
     assert.equal(state.plotly, 'object', 'plotly.js loaded in the notebook page (RequireJS present)');
