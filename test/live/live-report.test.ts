@@ -56,9 +56,18 @@ test('a smoke report of 02-gated carries a live sampler that samples and complet
 
     await page.selectOption('.pixel-live-image', '1');
     await page.fill('.pixel-live-given', '14');
+    // Record the widget's states in the page: a small completion can run and finish between two checks.
+    await page.evaluate(() => {
+      const widget = document.querySelector('.pixel-live')!;
+      const states: string[] = [];
+      (window as unknown as { pixelLiveStates: string[] }).pixelLiveStates = states;
+      new MutationObserver(() => { states.push(widget.getAttribute('data-state') ?? ''); }).observe(widget, { attributes: true, attributeFilter: ['data-state'] });
+    });
     await page.click('.pixel-live-complete');
-    await page.waitForSelector('.pixel-live[data-state="running"]');
-    await page.waitForSelector('.pixel-live[data-state="done"]', { timeout: 120_000 });
+    await page.waitForFunction(() => {
+      const states = (window as unknown as { pixelLiveStates: string[] }).pixelLiveStates;
+      return states.includes('running') && states[states.length - 1] === 'done';
+    }, undefined, { timeout: 120_000 });
     const completed = await page.evaluate(() => {
       const live = (window as unknown as { __pixelLive: { widgets: { payload: { images: { data: string } } }[]; last: { images: number[] } } }).__pixelLive;
       return { images: live.last.images, test: Array.from(atob(live.widgets[0].payload.images.data), (c) => c.charCodeAt(0)) };
