@@ -77,11 +77,7 @@ export interface PrepareOptions {
   workers?: number;
 }
 
-/**
- * Helper workers by notebook config name: preparing the same config again (re-running the cell) stops the
- * previous session's (each holds a wasm heap), while sessions of other configs (the blind-spot notebook's
- * leaking twin) keep theirs.
- */
+/** Helper workers by config name: re-preparing a config stops its old ones (each holds a wasm heap), not others'. */
 const workersByConfig = new Map<string, GradientWorkers>();
 
 /** Shows plotly.js (inlined, once per notebook) so that later charts draw here and in the exported report. */

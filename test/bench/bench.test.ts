@@ -8,16 +8,21 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..', '..');
 
+/** Runs `npm run bench -- --quick --backend wasm --batch 2 --no-torch --no-sampling ARGS --json FILE`; returns stdout and the JSON. */
+function quickBench(...args: string[]): { stdout: string; report: Record<string, any> } {
+  const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'bench.json');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/index.ts'),
+    '--quick', '--backend', 'wasm', '--batch', '2', '--no-torch', '--no-sampling', ...args, '--json', json],
+  { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, run.stderr + run.stdout);
+  return { stdout: run.stdout, report: JSON.parse(fs.readFileSync(json, 'utf8')) };
+}
+
 describe('npm run bench', () => {
   test('--quick --json on tiny settings writes the stable keys, and the counted conv FLOPs match the profiled kernels', () => {
-    const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'bench.json');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/index.ts'),
-      '--quick', '--backend', 'wasm', '--batch', '2', '--configs', 'simple_mnist,gated_mnist', '--no-torch', '--no-sampling', '--workers', '0', '--json', json],
-    { cwd: root, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(run.status, 0, run.stderr + run.stdout);
-    assert.match(run.stdout, /\| ours: images\/s \(wasm, batch 2\) \|/);
-    assert.match(run.stdout, /load average: start/);
-    const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const { stdout, report } = quickBench('--configs', 'simple_mnist,gated_mnist', '--workers', '0');
+    assert.match(stdout, /\| ours: images\/s \(wasm, batch 2\) \|/);
+    assert.match(stdout, /load average: start/);
     for (const key of ['date', 'machine', 'load_average', 'backend', 'threads', 'train_images_per_s', 'torch_images_per_s',
       'train_ratio_vs_torch', 'sampling_seconds', 'sampling_speedup', 'conv_gflop_per_step', 'achieved_conv_gflops', 'peak_gflops', 'memory']) {
       assert.ok(key in report, `missing key ${key}`);
@@ -41,13 +46,8 @@ describe('npm run bench', () => {
   });
 
   test('--workers 1 shares the steps with a helper thread and counts it in the threads', () => {
-    const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'bench.json');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/index.ts'),
-      '--quick', '--backend', 'wasm', '--batch', '2', '--configs', 'simple_mnist', '--no-torch', '--no-sampling', '--workers', '1', '--json', json],
-    { cwd: root, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(run.status, 0, run.stderr + run.stdout);
-    assert.match(run.stdout, /training on this thread \+ 1 helper worker thread/);
-    const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const { stdout, report } = quickBench('--configs', 'simple_mnist', '--workers', '1');
+    assert.match(stdout, /training on this thread \+ 1 helper worker thread/);
     assert.equal(report.workers, 1);
     assert.equal(report.threads, 2);
     assert.equal(report.details.train.simple_mnist.result.workers, 1);
