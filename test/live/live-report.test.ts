@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 const root = path.resolve(__dirname, '..', '..');
-import { CHROMIUM, playwright, skip } from './browser';
+import { CHROMIUM, offlineContext, playwright, skip } from './browser';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-live-report-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -29,14 +29,8 @@ test('a smoke report of 02-gated carries a live sampler that samples and complet
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   try {
-    const context = await browser.newContext({ offline: true });
     const blocked: string[] = [];
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-      blocked.push(url);
-      return route.abort();
-    });
+    const context = await offlineContext(browser, blocked);
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));

@@ -19,7 +19,7 @@ import { sampleFast } from '../../lib/sample/fast';
 import type { SampleOptions } from '../../lib/sample/plan';
 import { captureCheckpoint, encodeCheckpoint } from '../../lib/train/checkpoint';
 
-import { CHROMIUM, playwright, skip } from './browser';
+import { CHROMIUM, offlineContext, playwright, skip } from './browser';
 
 type Browser = import('playwright-core').Browser;
 type Page = import('playwright-core').Page;
@@ -56,13 +56,7 @@ async function tinyWidget(overrides: Partial<ModelConfig>, name: string, extra: 
 }
 
 async function open(file: string, hash = '#pixel-backend=cpu'): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser!.newContext({ offline: true });
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    blocked.push(url);
-    return route.abort();
-  });
+  const context = await offlineContext(browser!, blocked);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
