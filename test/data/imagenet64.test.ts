@@ -127,10 +127,15 @@ test('JPEG decoding survives a crash of the decoder process and reports the file
   try {
     const first = await decodeImage(jpeg, 'first.jpg', 64, decoder);
     assert.deepEqual(Array.from(first.rgb.subarray(0, 3)), [0, 0, 0]);
-    // Simulate skia crashing on a file: kill the decoder process while it works on it.
-    const pending = decoder.decode(jpeg, 'victim.jpg');
+    // Simulate skia crashing on a file. The child decodes a small JPEG in well under a millisecond, so a kill sent
+    // after the request can arrive after the reply (a loaded CI machine saw that): stop the child first, queue the
+    // request and the crash, then let it run; the pending SIGSEGV is delivered before it reads the request.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    (decoder as any).child.kill('SIGSEGV');
+    const child = (decoder as any).child as import('node:child_process').ChildProcess;
+    child.kill('SIGSTOP');
+    const pending = decoder.decode(jpeg, 'victim.jpg');
+    child.kill('SIGSEGV');
+    child.kill('SIGCONT');
     await assert.rejects(pending, /victim\.jpg: cannot decode JPEG \(the decoder crashed with SIGSEGV on this file: damaged data\)/);
     // The next file gets a fresh decoder process.
     const after = await decodeImage(jpeg, 'after.jpg', 64, decoder);
