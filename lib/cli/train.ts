@@ -31,6 +31,12 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+}
+
 export interface TrainOptions {
   task: string;
   model: ModelKind;
@@ -43,6 +49,10 @@ export interface TrainOptions {
   zsize: number;
   vaeDepth: number;
   vaeChannels: number;
+  /** PixelVAE: KL weight rises from 0 to 1 over this many steps (trainConfig.klWarmupSteps). */
+  klWarmup?: number;
+  /** PixelVAE: floor, in nats per latent dimension, on each dimension's KL while training (trainConfig.freeBits). */
+  freeBits?: number;
   learningRate: number;
   limit?: number;
   testLimit?: number;
@@ -70,6 +80,8 @@ export function commandLine(): Command {
     .option('--zsize <n>', 'PixelVAE (vae-up, vae-straight): size of the latent z', integer(1), 32)
     .option('--vae-depth <n>', 'PixelVAE: extra encoder/decoder blocks at the lowest resolution (besides the 3 resolution blocks)', integer(0), 0)
     .option('--vae-channels <n>', 'PixelVAE: channels of the widest encoder/decoder block (the others get 1/2 and 1/8)', integer(1), 128)
+    .option('--kl-warmup <steps>', 'PixelVAE: the KL term\'s weight rises linearly from 0 to 1 over this many steps (against posterior collapse)', integer(0))
+    .option('--free-bits <nats>', 'PixelVAE: while training, each latent dimension\'s KL counts as at least this many nats', nonNegativeNumber)
     .option('-l, --learning-rate <lr>', 'Adam learning rate', positiveNumber, 0.001)
     .option('--limit <n>', 'at most this many training images per epoch', integer(1))
     .option('--test-limit <n>', 'at most this many test images per evaluation', integer(1))
@@ -97,18 +109,25 @@ async function writeGrid(run: Run, file: string, seed: number): Promise<void> {
 }
 
 export async function train(options: TrainOptions): Promise<Run> {
+  if (!options.resume && !isVaeKind(options.model) && (options.klWarmup || options.freeBits)) {
+    throw new Error(`--kl-warmup and --free-bits act on a PixelVAE's KL term (-m ${MODEL_KINDS.filter(isVaeKind).join(' or -m ')}); -m ${options.model} has none`);
+  }
   const backend = await initBackend();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`backend: ${backend.description}`);
   const dataset = await loadDataset(options.task, { dataDirectory: options.dataDirectory });
   log(`dataset: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test, ${dataset.height}x${dataset.width}x${dataset.channels})`);
+  const klOptions = {
+    ...(options.klWarmup !== undefined ? { klWarmupSteps: options.klWarmup } : {}),
+    ...(options.freeBits !== undefined ? { freeBits: options.freeBits } : {}),
+  };
   const trainOverrides = {
     epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, limit: options.limit,
-    testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed,
+    testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed, ...klOptions,
   };
   const checkpointFile = options.resume ? resolveCheckpoint(options.resume) : undefined;
   const run = checkpointFile
-    ? await resumeRun(readCheckpoint(checkpointFile), dataset, { epochs: options.epochs }, checkpointFile)
+    ? await resumeRun(readCheckpoint(checkpointFile), dataset, { epochs: options.epochs, ...klOptions }, checkpointFile)
     : startRun(dataset, {
       kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed,
       ...(isVaeKind(options.model) ? { latentSize: options.zsize, vaeDepth: options.vaeDepth, vaeChannels: options.vaeChannels } : {}),
@@ -116,6 +135,9 @@ export async function train(options: TrainOptions): Promise<Run> {
   const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${options.task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   fs.mkdirSync(out, { recursive: true });
   log(`model: ${run.model.config.kind}, ${parameterCount(run.model)} parameters; run folder: ${out}`);
+  const { klWarmupSteps, freeBits } = run.trainer.config;
+  if (klWarmupSteps) log(`KL warm-up: the KL weight rises from 0 to 1 over ${klWarmupSteps} steps (reported bits/dim stay the true negative ELBO)`);
+  if (freeBits) log(`free bits: each latent dimension's KL counts as at least ${freeBits} nats while training`);
   const workers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name));
   log(workers ? `training on this thread + ${workers.count} helper worker thread${workers.count === 1 ? '' : 's'} (--workers ${workers.count})` : 'training on one thread');
 

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import { gridGeometry } from '../../lib/render/grid';
+import { readCheckpoint } from '../../lib/train/checkpoint-file';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -44,6 +45,22 @@ describe('npm run train', () => {
     assert.ok(fs.existsSync(path.join(out, 'samples-epoch-1.png')));
   });
 
+  test('a PixelVAE with KL warm-up and free bits: the options reach the trainer, the checkpoint and the log', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-vae-'));
+    const result = train(['-m', 'vae-up', '--zsize', '2', '--vae-channels', '8', '-x', '1', '-c', '3', '-k', '3', '-b', '8',
+      '--limit', '16', '--test-limit', '8', '-e', '1', '--no-samples', '--workers', '0', '--json', '--out', out,
+      '--kl-warmup', '40', '--free-bits', '0.25']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /KL warm-up: the KL weight rises from 0 to 1 over 40 steps/);
+    assert.match(result.stderr, /free bits: each latent dimension's KL counts as at least 0\.25 nats/);
+    const [line] = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // The reported figure is the true negative ELBO: its parts add up to it, whatever the training weights.
+    assert.ok(Math.abs(line.test_reconstruction_bits_per_dim + line.test_kl_bits_per_dim - line.test_bits_per_dim) < 1e-4, result.stdout);
+    const saved = readCheckpoint(path.join(out, 'checkpoint.ckpt')).trainConfig;
+    assert.equal(saved?.klWarmupSteps, 40);
+    assert.equal(saved?.freeBits, 0.25);
+  });
+
   for (const [args, pattern] of [
     [['-k', '4'], /kernelSize \(-k\) must be odd/],
     [['-x', 'five'], /option '-x, --layers <n>' argument 'five' is invalid/],
@@ -51,6 +68,8 @@ describe('npm run train', () => {
     [['-m', 'pixelrnn'], /option '-m, --model <kind>' argument 'pixelrnn' is invalid/],
     [['-t', 'svhn'], /option '-t, --task <task>' argument 'svhn' is invalid/],
     [['--resume', '/nonexistent/run'], /--resume: \/nonexistent\/run does not exist/],
+    [['-m', 'gated', '--kl-warmup', '100'], /--kl-warmup and --free-bits act on a PixelVAE's KL term \(-m vae-up or -m vae-straight\); -m gated has none/],
+    [['-m', 'vae-up', '--free-bits', '-1'], /option '--free-bits <nats>' argument '-1' is invalid\. expected a number >= 0/],
   ] as [string[], RegExp][]) {
     test(`bad input ${args.join(' ')} gives a clear error`, () => {
       const result = train([...args, '-e', '1', '--limit', '1']);
