@@ -2,22 +2,27 @@
  * The live sampler widget, bundled by esbuild (lib/live/bundle.ts) into one IIFE script that reports embed:
  * TensorFlow.js (webgl when it initialises, else cpu), the models, the fast sampler and the pure grid
  * composer, plus a small plain-DOM UI. It mounts every `.pixel-live` element that holds a
- * `script.pixel-live-data` JSON payload (lib/live/payload.ts) and is not mounted yet.
+ * `script.pixel-live-data` JSON payload (lib/live/payload.ts) and is not mounted yet. PixelCNNs sample as they
+ * are (a class picker for class-conditional ones); a PixelVAE samples given z: from the prior, or from its encoder
+ * for a test image (the image's given rows, or all of it).
  *
  * Backend: webgl on a hardware GPU, else cpu (software WebGL is slower than cpu here); `#pixel-backend=cpu`
  * (or webgl) in the page's URL forces one.
- * Debug hook for tests: `window.__pixelLive` = { backend, ready, widgets, last } where `last` holds the
- * bytes of the last finished run; each widget root carries data-state (loading|ready|running|done|error).
+ * Debug hook for tests: `window.__pixelLive` = { backend, ready, widgets, last, tensors } where `last` holds the
+ * bytes of the last finished run and `tensors()` counts TensorFlow.js's live tensors; each widget root carries data-state (loading|ready|running|done|error).
  *
  * Browser only; no Node imports.
  */
 import * as tf from '@tensorflow/tfjs';
+import { isVaeKind } from '../models/config';
 import { buildModel } from '../models/index';
 import type { PixelModel } from '../models/model';
+import { isPixelVAE } from '../models/vae';
 import { composeGrid } from '../render/grid';
 import { runFast, supportsFastSampling } from '../sample/fast';
 import { preparePlan } from '../sample/plan';
 import type { SampleOptions } from '../sample/plan';
+import { latentCondition } from '../sample/vae';
 import { base64ToBytes, decodeWeights, LivePayload } from './payload';
 
 export interface LiveRun {
@@ -28,10 +33,15 @@ export interface LiveRun {
   label?: number;
   image?: number;
   givenRows?: number;
+  /** PixelVAE: where z came from (the prior, the given rows of the test image, or all of it). */
+  latent?: 'prior' | LatentSource;
   images: number[];
   seconds: number;
   backend: string;
 }
+
+/** Where a PixelVAE's completion takes z from: the encoder given the kept rows (as the grid does), or the whole image. */
+type LatentSource = 'given rows' | 'whole image';
 
 interface LiveWidget {
   root: HTMLElement;
@@ -45,6 +55,7 @@ interface LiveDebug {
   ready?: Promise<string>;
   widgets: LiveWidget[];
   last?: LiveRun;
+  tensors?: () => number;
 }
 
 declare global {
@@ -56,6 +67,7 @@ declare global {
 
 const debug: LiveDebug = window.__pixelLive ?? { widgets: [] };
 window.__pixelLive = debug;
+debug.tensors = () => tf.memory().numTensors;
 
 // The cpu backend's data() resolves in microtasks, which would keep the page from painting until a run ends:
 // give the event loop a turn (and the canvas a paint) every ~40 ms of sampling.
@@ -149,6 +161,7 @@ function mount(root: HTMLElement): void {
   const config = payload.modelConfig;
   const d = payload.defaults;
   const conditional = config.conditionSize > 0 && config.kind === 'conditional';
+  const vae = isVaeKind(config.kind);
   const imageSize = config.height * config.width * config.colours;
   const testImages = base64ToBytes(payload.images.data);
 
@@ -180,7 +193,16 @@ function mount(root: HTMLElement): void {
   const givenRows = element('input', { type: 'number', class: 'pixel-live-given', value: String(d.givenRows), min: '0', max: String(config.height), style: 'width:3.5em' });
   const completeButton = element('button', { class: 'pixel-live-complete', type: 'button', disabled: '' }, 'complete');
   const original = element('canvas', { class: 'pixel-live-original', style: 'vertical-align:middle;margin-left:8px;image-rendering:pixelated' });
-  completeRow.append(labelled('complete', imagePicker), labelled('given rows', givenRows), completeButton, original);
+  completeRow.append(labelled('complete', imagePicker), labelled('given rows', givenRows));
+  // A PixelVAE samples given z: from the prior for "sample"; for "complete", the encoder's mean for the test image
+  // seen through its given rows, or whole (a reconstruction: with 0 given rows, everything comes from z).
+  let latentPicker: HTMLSelectElement | undefined;
+  if (vae) {
+    latentPicker = element('select', { class: 'pixel-live-latent' });
+    for (const source of ['given rows', 'whole image'] as LatentSource[]) latentPicker.appendChild(element('option', { value: source }, source));
+    completeRow.append(labelled('z from the encoder given', latentPicker));
+  }
+  completeRow.append(completeButton, original);
   const canvas = element('canvas', { class: 'pixel-live-canvas', style: 'image-rendering:pixelated;display:block;margin-top:4px' });
   ui.append(controls, sampleRow, completeRow, status, canvas);
   root.appendChild(ui);
@@ -206,6 +228,7 @@ function mount(root: HTMLElement): void {
     completeButton.disabled = true;
     root.dataset.state = 'running';
     const started = performance.now();
+    let latents: tf.Tensor[] = [];
     try {
       const rows = Math.max(1, Math.min(8, Math.floor(Number(rowsInput.value) || d.rows)));
       const cols = Math.max(1, Math.min(8, Math.floor(Number(colsInput.value) || d.cols)));
@@ -227,6 +250,25 @@ function mount(root: HTMLElement): void {
         record.image = n;
         record.givenRows = keep;
       }
+      const model = widget.model;
+      if (isPixelVAE(model)) {
+        let z: tf.Tensor2D;
+        if (kind === 'sample') {
+          z = model.priorLatent(count, runSeed); // [count, Z]
+          record.latent = 'prior';
+        } else {
+          const source = (latentPicker?.value ?? 'given rows') as LatentSource;
+          const n = record.image ?? 0;
+          z = tf.tidy(() => {
+            const image = tf.tensor4d(testImages.subarray(n * imageSize, (n + 1) * imageSize), [1, config.height, config.width, config.colours], 'float32');
+            return model.encodeTop(image, source === 'whole image' ? config.height : record.givenRows ?? 0); // [1, Z]
+          });
+          record.latent = source;
+        }
+        const condition = latentCondition(model, z, kind === 'sample' ? 1 : count);
+        latents = ([z, condition.vector, condition.map] as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => t !== undefined);
+        options.condition = condition;
+      }
       let lastDraw = 0;
       const plan = await preparePlan(widget.model, {
         ...options,
@@ -246,13 +288,15 @@ function mount(root: HTMLElement): void {
       widget.runs.push(record);
       debug.last = record;
       canvas.dataset.seed = String(runSeed);
-      status.textContent = `${kind === 'sample' ? 'sampled' : 'completed'} ${count} images in ${record.seconds.toFixed(1)} s ` +
+      const latentNote = record.latent ? `, z from ${record.latent === 'prior' ? 'the prior' : `the ${record.latent}`}` : '';
+      status.textContent = `${kind === 'sample' ? 'sampled' : 'completed'} ${count} images${latentNote} in ${record.seconds.toFixed(1)} s ` +
         `(seed ${runSeed}, temperature ${runTemperature}, ${debug.backend} backend)`;
       root.dataset.state = 'done';
     } catch (error) {
       status.textContent = `error: ${(error as Error).message}`;
       root.dataset.state = 'error';
     } finally {
+      tf.dispose(latents);
       running = false;
       sampleButton.disabled = false;
       completeButton.disabled = false;

@@ -25,8 +25,9 @@ export interface LiveSamplerDisplayOptions {
 export async function showLiveSampler(session: Session, options: LiveSamplerDisplayOptions = {}): Promise<void> {
   const model = session.run.model;
   const config = model.config;
-  if (isVaeKind(config.kind) || config.conditionMapChannels > 0) {
-    session.outputs.display.html(noteHtml(`The live sampler runs PixelCNN models only; ${config.kind} is not supported.`));
+  if (!isVaeKind(config.kind) && config.conditionMapChannels > 0) {
+    // Only a PixelVAE's own decoder gives the widget a condition map to sample with.
+    session.outputs.display.html(noteHtml(`The live sampler cannot run a ${config.kind} model conditioned on a map (conditionMapChannels ${config.conditionMapChannels}) without the decoder that makes the map.`));
     return;
   }
   const checkpoint = await captureCheckpoint(config, model.params);

@@ -31,14 +31,8 @@ export interface LatentSampleOptions {
  */
 export async function sampleLatents(vae: PixelVAE, z: tf.Tensor2D, options: LatentSampleOptions = {}): Promise<SampleResult> {
   const per = options.samplesPerLatent ?? 1;
-  if (!Number.isInteger(per) || per < 1) throw new Error(`sampleLatents: samplesPerLatent must be a positive integer, got ${per}`);
-  const latents = z.shape[0];
-  const count = latents * per;
-  const condition = tf.tidy(() => {
-    const indices = tf.tensor1d(Array.from({ length: count }, (_, k) => Math.floor(k / per)), 'int32'); // [count]
-    const c = vae.decoderCondition(tf.gather(z, indices) as tf.Tensor2D);
-    return { vector: c.vector, map: c.map };
-  });
+  const count = z.shape[0] * per;
+  const condition = latentCondition(vae, z, per);
   try {
     return await sample(vae, {
       count, seed: options.seed, sampleSeeds: options.sampleSeeds, temperature: options.temperature, sampler: options.sampler,
@@ -47,6 +41,21 @@ export async function sampleLatents(vae: PixelVAE, z: tf.Tensor2D, options: Late
   } finally {
     tf.dispose([condition.vector, condition.map].filter((t) => t !== undefined) as tf.Tensor[]);
   }
+}
+
+/**
+ * The decoder's condition for `samplesPerLatent` images per z (z [L, Z], not disposed), all of z[0]'s first:
+ * { vector, map } for L * samplesPerLatent images, to pass as a SampleOptions condition and dispose after.
+ */
+export function latentCondition(vae: PixelVAE, z: tf.Tensor2D, samplesPerLatent = 1): { vector?: tf.Tensor2D; map?: tf.Tensor4D } {
+  const per = samplesPerLatent;
+  if (!Number.isInteger(per) || per < 1) throw new Error(`samplesPerLatent must be a positive integer, got ${per}`);
+  const count = z.shape[0] * per;
+  return tf.tidy(() => {
+    const indices = tf.tensor1d(Array.from({ length: count }, (_, k) => Math.floor(k / per)), 'int32'); // [count]
+    const c = vae.decoderCondition(tf.gather(z, indices) as tf.Tensor2D);
+    return { vector: c.vector, map: c.map };
+  });
 }
 
 /** The encoder means E[z | x] of `count` images (NHWC bytes of the model's shape): [count, Z]. */

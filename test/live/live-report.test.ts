@@ -1,10 +1,10 @@
 /**
- * The live sampler in a real report: `npm run report -- 02-gated` under PIXEL_SMOKE=1 (~40 s), then the
+ * The live sampler in real reports: `npm run report -- 02-gated 04-vae` under PIXEL_SMOKE=1 (~50 s), then each
  * report opened in headless Chromium with every non-file request aborted: the widget starts, "sample" fills
- * its canvas and a completion keeps the given rows of the chosen test image. Also checks the report's size
- * budget (8 MB).
+ * its canvas and a completion keeps the given rows of the chosen test image (the PixelVAE's with z from the
+ * whole test image). Also checks the reports' size budget (8 MB).
  */
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -16,12 +16,18 @@ import { CHROMIUM, offlineContext, playwright, skip } from './browser';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-live-report-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-test('a smoke report of 02-gated carries a live sampler that samples and completes offline', { skip, timeout: 300_000 }, async () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib/report/cli.ts'), '--out', work, '02-gated'], {
-    cwd: root, env: { ...process.env, PIXEL_SMOKE: '1' }, encoding: 'utf8', timeout: 240_000,
+let report: { status: number | null; stderr: string } | undefined;
+before(() => {
+  if (skip) return;
+  report = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib/report/cli.ts'), '--out', work, '02-gated', '04-vae'], {
+    cwd: root, env: { ...process.env, PIXEL_SMOKE: '1' }, encoding: 'utf8', timeout: 360_000,
   });
-  assert.equal(r.status, 0, r.stderr.slice(-3000));
-  const file = path.join(work, '02-gated.html');
+});
+
+for (const name of ['02-gated', '04-vae']) test(`a smoke report of ${name} carries a live sampler that samples and completes offline`, { skip, timeout: 300_000 }, async () => {
+  assert.equal(report?.status, 0, report?.stderr.slice(-3000));
+  const vae = name === '04-vae';
+  const file = path.join(work, `${name}.html`);
   const size = fs.statSync(file).size;
   assert.ok(size < 8e6, `report ${size} bytes`);
   const browser = await playwright!.chromium.launch({
@@ -42,11 +48,13 @@ test('a smoke report of 02-gated carries a live sampler that samples and complet
     await page.waitForSelector('.pixel-live[data-state="done"]', { timeout: 120_000 });
     const sampled = await page.evaluate(() => {
       const canvas = document.querySelector<HTMLCanvasElement>('.pixel-live-canvas')!;
-      const live = (window as unknown as { __pixelLive: { backend: string; last: { images: number[] } } }).__pixelLive;
-      return { width: canvas.width, height: canvas.height, count: live.last.images.length, backend: live.backend };
+      const live = (window as unknown as { __pixelLive: { backend: string; last: { images: number[]; latent?: string } } }).__pixelLive;
+      return { width: canvas.width, height: canvas.height, count: live.last.images.length, backend: live.backend, latent: live.last.latent };
     });
     assert.equal(sampled.count, 4 * 28 * 28);
     assert.ok(sampled.width > 28 && sampled.height > 28);
+    assert.equal(sampled.latent, vae ? 'prior' : undefined);
+    if (vae) await page.selectOption('.pixel-live-latent', 'whole image');
 
     await page.selectOption('.pixel-live-image', '1');
     await page.fill('.pixel-live-given', '14');
@@ -63,14 +71,16 @@ test('a smoke report of 02-gated carries a live sampler that samples and complet
       return states.includes('running') && states[states.length - 1] === 'done';
     }, undefined, { timeout: 120_000 });
     const completed = await page.evaluate(() => {
-      const live = (window as unknown as { __pixelLive: { widgets: { payload: { images: { data: string } } }[]; last: { images: number[] } } }).__pixelLive;
-      return { images: live.last.images, test: Array.from(atob(live.widgets[0].payload.images.data), (c) => c.charCodeAt(0)) };
+      const live = (window as unknown as { __pixelLive: { widgets: { payload: { images: { data: string } } }[]; last: { images: number[]; latent?: string } } }).__pixelLive;
+      return { images: live.last.images, latent: live.last.latent, status: document.querySelector('.pixel-live-status')?.textContent ?? '', test: Array.from(atob(live.widgets[0].payload.images.data), (c) => c.charCodeAt(0)) };
     });
+    if (vae) assert.match(completed.status, /completed 4 images, z from the whole image/);
+    assert.equal(completed.latent, vae ? 'whole image' : undefined);
     const truth = completed.test.slice(28 * 28, 2 * 28 * 28);
     for (let n = 0; n < 4; n++) assert.deepEqual(completed.images.slice(n * 784, n * 784 + 14 * 28), truth.slice(0, 14 * 28), `completion ${n} keeps 14 rows`);
     assert.deepEqual(errors, []);
     assert.deepEqual(blocked, []);
-    process.stdout.write(`# report ${(size / 1e6).toFixed(2)} MB; backend ${sampled.backend}\n`);
+    process.stdout.write(`# ${name} report ${(size / 1e6).toFixed(2)} MB; backend ${sampled.backend}\n`);
   } finally {
     await browser.close();
   }

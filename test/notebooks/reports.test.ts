@@ -17,6 +17,7 @@ import * as path from 'path';
 import { PNG } from 'pngjs';
 import { PLOTLY_BUNDLE_ATTRIBUTE } from '../../lib/notebook/plotly';
 import { TEST_COLOUR, TRAIN_SMOOTH_COLOUR } from '../../lib/notebook/training-chart';
+import type { LivePayload } from '../../lib/live/payload';
 
 const root = path.resolve(__dirname, '..', '..');
 const NOTEBOOKS = ['01-simple', '02-gated', '03-conditional'];
@@ -110,7 +111,11 @@ test('04-vae: the negative ELBO chart with reconstruction and KL (KL in its own 
   assert.equal((traces.get('KL (train, smoothed)') as { yaxis?: string } | undefined)?.yaxis, 'y2', 'the KL in the lower panel');
   assert.equal(pngs(html).length, 4, 'grid, reconstructions, fixed-z rows, interpolation');
   const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
-  assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((n) => `In&nbsp;[${n}]`));
+  assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'].map((n) => `In&nbsp;[${n}]`));
+  assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (encoder, decoder and PixelCNN weights) is embedded');
+  const payload = JSON.parse(/<script type="application\/json" class="pixel-live-data">([^<]*)<\/script>/.exec(html)?.[1] ?? '{}') as LivePayload;
+  assert.equal(payload.modelConfig?.kind, 'vae-up');
+  assert.ok(payload.weights.tensors.some((t) => t.name.startsWith('encoder.')) && payload.weights.tensors.some((t) => t.name.startsWith('decoder.')), 'encoder and decoder weights travel');
   assert.match(html, /arxiv\.org\/abs\/1611\.05013/);
   assert.match(html, /Does the PixelCNN use z\?/);
   assert.match(html, /final test bits\/dim \(negative ELBO\)/);
