@@ -1,5 +1,5 @@
 /**
- * The live sampler widget, bundled by esbuild (lib/live/bundle.ts) into one IIFE script that reports embed:
+ * The live sampler widget, bundled by esbuild (`liveBundle` in lib/live/index.ts) into one IIFE script that reports embed:
  * TensorFlow.js (webgl when it initialises, else cpu), the models, the fast sampler and the pure grid
  * composer, plus a small plain-DOM UI. It mounts every `.pixel-live` element that holds a
  * `script.pixel-live-data` JSON payload (lib/live/payload.ts) and is not mounted yet. PixelCNNs sample as they
@@ -9,7 +9,8 @@
  * Backend: webgl on a hardware GPU, else cpu (software WebGL is slower than cpu here); `#pixel-backend=cpu`
  * (or webgl) in the page's URL forces one.
  * Debug hook for tests: `window.__pixelLive` = { backend, ready, widgets, last, tensors } where `last` holds the
- * bytes of the last finished run and `tensors()` counts TensorFlow.js's live tensors; each widget root carries data-state (loading|ready|running|done|error).
+ * bytes of the last finished run and `tensors()` counts TensorFlow.js's live tensors; each widget root carries
+ * data-state (loading|ready|running|done|error).
  *
  * Browser only; no Node imports.
  */
@@ -270,7 +271,7 @@ function mount(root: HTMLElement): void {
         options.condition = condition;
       }
       let lastDraw = 0;
-      const plan = await preparePlan(widget.model, {
+      const plan = await preparePlan(model, {
         ...options,
         onProgress: (p) => {
           const now = performance.now();
