@@ -31,6 +31,12 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+function finiteNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number >= 0');
@@ -49,6 +55,8 @@ export interface TrainOptions {
   zsize: number;
   vaeDepth: number;
   vaeChannels: number;
+  /** PixelVAE: the log-variance q(z|x) starts with (modelConfig.posteriorLogVarInit). */
+  posteriorLogvarInit: number;
   /** PixelVAE: KL weight rises from 0 to 1 over this many steps (trainConfig.klWarmupSteps). */
   klWarmup?: number;
   /** PixelVAE: floor, in nats per latent dimension, on each dimension's KL while training (trainConfig.freeBits). */
@@ -80,6 +88,7 @@ export function commandLine(): Command {
     .option('--zsize <n>', 'PixelVAE (vae-up, vae-straight): size of the latent z', integer(1), 32)
     .option('--vae-depth <n>', 'PixelVAE: extra encoder/decoder blocks at the lowest resolution (besides the 3 resolution blocks)', integer(0), 0)
     .option('--vae-channels <n>', 'PixelVAE: channels of the widest encoder/decoder block (the others get 1/2 and 1/8)', integer(1), 128)
+    .option('--posterior-logvar-init <x>', 'PixelVAE: the log-variance q(z|x) starts with (0: the prior\'s width; e.g. -4 starts narrow, against posterior collapse)', finiteNumber, 0)
     .option('--kl-warmup <steps>', 'PixelVAE: the KL term\'s weight rises linearly from 0 to 1 over this many steps (against posterior collapse)', integer(0))
     .option('--free-bits <nats>', 'PixelVAE: while training, each latent dimension\'s KL counts as at least this many nats', nonNegativeNumber)
     .option('-l, --learning-rate <lr>', 'Adam learning rate', positiveNumber, 0.001)
@@ -130,7 +139,7 @@ export async function train(options: TrainOptions): Promise<Run> {
     ? await resumeRun(readCheckpoint(checkpointFile), dataset, { epochs: options.epochs, ...klOptions }, checkpointFile)
     : startRun(dataset, {
       kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed,
-      ...(isVaeKind(options.model) ? { latentSize: options.zsize, vaeDepth: options.vaeDepth, vaeChannels: options.vaeChannels } : {}),
+      ...(isVaeKind(options.model) ? { latentSize: options.zsize, vaeDepth: options.vaeDepth, vaeChannels: options.vaeChannels, posteriorLogVarInit: options.posteriorLogvarInit } : {}),
     }, trainOverrides);
   const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${options.task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   fs.mkdirSync(out, { recursive: true });

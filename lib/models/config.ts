@@ -52,6 +52,13 @@ export interface ModelConfig {
    */
   vaeChannels: number;
   /**
+   * PixelVAE: the log-variance q(z|x) starts with (the encoder output's bias for it). 0, the default, starts at the
+   * prior's width, so z is mostly noise at first; a negative value (e.g. -4: sigma 0.14) starts narrow, so z carries
+   * the encoder's reading of the image from the first step (against posterior collapse; measured in notebook 04).
+   * Only the initial weights depend on it. Ignored by the other kinds.
+   */
+  posteriorLogVarInit: number;
+  /**
    * Deliberately broken variant for the diagnostics: the first layer sees the subpixel it predicts.
    * Never use it for real work.
    */
@@ -73,6 +80,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   latentSize: 32,
   vaeDepth: 0,
   vaeChannels: 128,
+  posteriorLogVarInit: 0,
   leak: false,
   seed: 0,
 };
@@ -121,6 +129,10 @@ function validateVaeConfig(config: ModelConfig): void {
   positiveInteger(config, 'latentSize');
   positiveInteger(config, 'vaeDepth', true);
   positiveInteger(config, 'vaeChannels');
+  // Absent from configs saved before it existed (their weights are loaded, so its value does not matter there).
+  if (config.posteriorLogVarInit !== undefined && !Number.isFinite(config.posteriorLogVarInit)) {
+    throw new Error(`model config: posteriorLogVarInit must be a finite number (the log-variance q(z|x) starts with), got ${String(config.posteriorLogVarInit)}`);
+  }
   if (config.leak) throw new Error(`model config: leak is a diagnostic of the plain PixelCNNs; ${config.kind} does not support it`);
   if (config.kind === 'vae-straight') {
     if (config.conditionSize !== config.latentSize) {

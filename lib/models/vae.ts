@@ -168,6 +168,11 @@ export class PixelVAE implements PixelModel {
     for (let d = 0; d < vaeDepth; d++) this.encoderBlocks.push(block(`encoder.deep${d}`, widths[STAGES - 1], widths[STAGES - 1]));
     // PyTorch's default scale (gain 1/3) for the posterior: q(z|x) starts near the prior, the KL near 0.
     this.encoderOutput = linear('encoder.output', bottom, 2 * z, 1 / 3);
+    const logVarInit = config.posteriorLogVarInit ?? 0;
+    if (logVarInit !== 0) {
+      const bias = this.encoderOutput.bias; // [2Z]: the means' biases, then the log-variances'
+      tf.tidy(() => bias.assign(tf.concat([tf.zeros([z]), tf.fill([z], logVarInit)])));
+    }
 
     if (config.kind === 'vae-up') {
       this.decoderInput = linear('decoder.input', z, bottom, 2);

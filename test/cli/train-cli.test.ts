@@ -45,20 +45,21 @@ describe('npm run train', () => {
     assert.ok(fs.existsSync(path.join(out, 'samples-epoch-1.png')));
   });
 
-  test('a PixelVAE with KL warm-up and free bits: the options reach the trainer, the checkpoint and the log', () => {
+  test('a PixelVAE with KL warm-up, free bits and a narrow initial posterior: the options reach the model, the trainer, the checkpoint and the log', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-vae-'));
     const result = train(['-m', 'vae-up', '--zsize', '2', '--vae-channels', '8', '-x', '1', '-c', '3', '-k', '3', '-b', '8',
       '--limit', '16', '--test-limit', '8', '-e', '1', '--no-samples', '--workers', '0', '--json', '--out', out,
-      '--kl-warmup', '40', '--free-bits', '0.25']);
+      '--kl-warmup', '40', '--free-bits', '0.25', '--posterior-logvar-init', '-4']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /KL warm-up: the KL weight rises from 0 to 1 over 40 steps/);
     assert.match(result.stderr, /free bits: each latent dimension's KL counts as at least 0\.25 nats/);
     const [line] = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
     // The reported figure is the true negative ELBO: its parts add up to it, whatever the training weights.
     assert.ok(Math.abs(line.test_reconstruction_bits_per_dim + line.test_kl_bits_per_dim - line.test_bits_per_dim) < 1e-4, result.stdout);
-    const saved = readCheckpoint(path.join(out, 'checkpoint.ckpt')).trainConfig;
-    assert.equal(saved?.klWarmupSteps, 40);
-    assert.equal(saved?.freeBits, 0.25);
+    const checkpoint = readCheckpoint(path.join(out, 'checkpoint.ckpt'));
+    assert.equal(checkpoint.trainConfig?.klWarmupSteps, 40);
+    assert.equal(checkpoint.trainConfig?.freeBits, 0.25);
+    assert.equal(checkpoint.modelConfig.posteriorLogVarInit, -4);
   });
 
   for (const [args, pattern] of [

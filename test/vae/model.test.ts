@@ -42,6 +42,25 @@ describe('config', () => {
     model.params.dispose();
   });
 
+  test('posteriorLogVarInit: q(z|x) starts with that log-variance (same means, log-variances shifted by it); checked', async () => {
+    assert.throws(() => modelConfig({ kind: 'vae-up', posteriorLogVarInit: Number.NaN }), /posteriorLogVarInit must be a finite number \(the log-variance q\(z\|x\) starts with\), got NaN/);
+    assert.equal(modelConfig({ kind: 'vae-up' }).posteriorLogVarInit, 0);
+    const images = tf.tidy(() => tf.floor(tf.randomUniform([INPUTS, 14, 14, 1], 0, 256, 'float32', 5)) as tf.Tensor4D);
+    for (const kind of ['vae-up', 'vae-straight'] as const) {
+      const wide = vae({ kind, height: 14, width: 14 });
+      const narrow = vae({ kind, height: 14, width: 14, posteriorLogVarInit: -4 });
+      const a = wide.encode(images);
+      const b = narrow.encode(images);
+      const [meanA, meanB, logVarA, logVarB] = await Promise.all([a.mean.data(), b.mean.data(), a.logVar.data(), b.logVar.data()]);
+      assert.deepEqual(Array.from(meanB), Array.from(meanA), `${kind}: the same means`);
+      for (let k = 0; k < logVarA.length; k++) assert.ok(Math.abs(logVarB[k] - (logVarA[k] - 4)) < 1e-5, `${kind}: log-variance ${k}: ${logVarB[k]} vs ${logVarA[k]} - 4`);
+      tf.dispose([a.mean, a.logVar, b.mean, b.logVar]);
+      wide.params.dispose();
+      narrow.params.dispose();
+    }
+    images.dispose();
+  });
+
   test('one ParamStore holds encoder, decoder and PixelCNN weights, and frees them all', async () => {
     const before = tf.memory().numTensors;
     const model = vae({ kind: 'vae-up', height: 14, width: 14, vaeDepth: 1 });
