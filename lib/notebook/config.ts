@@ -20,8 +20,11 @@ export interface NotebookConfig {
    */
   model: {
     kind: ModelKind; layers: number; kernelSize: number; channels: number; seed?: number; leak?: boolean;
-    /** PixelVAE (vae-up, vae-straight): latent size, encoder/decoder width and depth, decoder map channels (lib/models/config.ts). */
-    latentSize?: number; vaeChannels?: number; vaeDepth?: number; conditionMapChannels?: number;
+    /**
+     * PixelVAE (vae-up, vae-straight): latent size, encoder/decoder width and depth, decoder map channels, the
+     * log-variance q(z|x) starts with (lib/models/config.ts).
+     */
+    latentSize?: number; vaeChannels?: number; vaeDepth?: number; conditionMapChannels?: number; posteriorLogVarInit?: number;
   };
   /**
    * Training (`-e`, `-b`, `-l`), scaled down by `limit` (training images per epoch) and `testLimit`

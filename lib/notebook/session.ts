@@ -194,7 +194,8 @@ function showSummary(session: Session): void {
       `${dataset.classNames.length ? `, ${dataset.classNames.length} classes` : ''}`],
     ['model', isVaeKind(m.kind)
       ? `${m.kind}: latent z of ${m.latentSize}, encoder/decoder widths up to ${m.vaeChannels}${m.vaeDepth ? ` (+${m.vaeDepth} deep blocks)` : ''}` +
-        `${m.kind === 'vae-up' ? `, a ${m.conditionMapChannels}-channel condition map` : ''}; gated PixelCNN ${m.layers} layers, kernel ${m.kernelSize}, ${m.channels} channels`
+        `${m.kind === 'vae-up' ? `, a ${m.conditionMapChannels}-channel condition map` : ''}` +
+        `${m.posteriorLogVarInit ? `, q(z|x) starting at log-variance ${m.posteriorLogVarInit}` : ''}; gated PixelCNN ${m.layers} layers, kernel ${m.kernelSize}, ${m.channels} channels`
       : `${m.kind}: ${m.layers} layers, kernel ${m.kernelSize}, ${m.channels} channels` +
         `${m.conditionSize ? `, conditioned on ${m.conditionSize} classes` : ''}`],
     ['parameters', parameterCount(session.run.model).toLocaleString('en-US')],

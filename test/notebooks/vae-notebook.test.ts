@@ -26,7 +26,7 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-vae-nb-'));
   const config: NotebookConfig = {
     name: 'test-vae', dataset: 'mnist',
-    model: { kind: 'vae-up', layers: 3, kernelSize: 5, channels: 30, latentSize: 16, vaeChannels: 32, conditionMapChannels: 16 },
+    model: { kind: 'vae-up', layers: 3, kernelSize: 5, channels: 30, latentSize: 16, vaeChannels: 32, conditionMapChannels: 16, posteriorLogVarInit: -4 },
     train: { epochs: 3, batchSize: 32, learningRate: 0.001, limit: 3200, testLimit: 512, klWarmupSteps: 50 },
     grid: { rows: 12, cols: 12, seed: 0 },
     vae: { reconstructions: 4, samplesPerImage: 8, latentRows: 4, interpolationPoints: 8, interpolate: [0, 1], seed: 0 },
@@ -37,6 +37,8 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
   assert.equal(session.config.vae!.reconstructions, 2, 'smoke sizes for the VAE pictures');
   const summary = htmlToText(outputs.records[0].value as string);
   assert.match(summary, /vae-up: latent z of 16/);
+  assert.match(summary, /q\(z\|x\) starting at log-variance -4/);
+  assert.equal(session.run.model.config.posteriorLogVarInit, -4, 'the notebook option reaches the model');
   assert.match(summary, /KL warm-up over 50 steps .*true negative ELBO/);
 
   await train(session);
