@@ -10,6 +10,8 @@ import * as cliProgress from 'cli-progress';
 import { initBackend } from '../backend';
 import { loadDataset, TASK_NAMES } from '../data';
 import { isVaeKind, MODEL_KINDS, ModelKind, parameterCount } from '../models';
+import { isPixelVAE } from '../models/vae';
+import { latentUsage } from '../diagnostics/latent-usage';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
 import { checkpointRun, disposeRun, resumeRun, Run, startRun } from '../train/run';
 import { defaultWorkerCount, startGradientWorkers } from '../train/workers';
@@ -172,9 +174,18 @@ export async function train(options: TrainOptions): Promise<Run> {
       // Objectives with parts (a PixelVAE: reconstruction and kl, adding up to the bits/dim) get a key per part.
       for (const [name, bits] of Object.entries(record.trainParts ?? {})) line[`train_${name}_bits_per_dim`] = bits;
       if (record.trainParts) for (const name of Object.keys(record.trainParts)) line[`test_${name}_bits_per_dim`] = record.testParts?.[name] ?? null;
+      // A PixelVAE's KL does not say whether the PixelCNN uses z (notebook 04): measure it on the evaluated test images.
+      const usage = isPixelVAE(run.model) && record.testBitsPerDim !== undefined
+        ? await latentUsage(run.model, run.dataset.test.images, Math.min(run.dataset.test.count, run.trainer.config.testLimit ?? 1000), run.trainer.config.batchSize)
+        : undefined;
+      if (usage) line.test_z_saves_bits_per_image = usage.bitsPerImage;
       if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`);
       const parts = (p: Record<string, number> | undefined) => p ? ` (${Object.entries(p).map(([name, bits]) => `${name} ${bits.toFixed(4)}`).join(' + ')})` : '';
       log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${parts(record.trainParts)}${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim${parts(record.testParts)}` : ''} (${record.seconds.toFixed(1)} s)`);
+      if (usage) {
+        log(`z: on the first ${usage.images} test images, their own z saves ${usage.bitsPerImage.toFixed(1)} bits per image over another image's z` +
+          `${Math.abs(usage.bitsPerImage) < 1 ? ' (the PixelCNN ignores z: posterior collapse)' : ''}`);
+      }
       if (record.testBitsPerDim !== undefined && options.samples) {
         const file = path.join(out, `samples-epoch-${record.epoch}.png`);
         await writeGrid(run, file, options.seed);

@@ -8,6 +8,11 @@ import * as path from 'path';
 import { PNG } from 'pngjs';
 import { gridGeometry } from '../../lib/render/grid';
 import { readCheckpoint } from '../../lib/train/checkpoint-file';
+import { initBackend } from '../../lib/backend';
+import { loadDataset } from '../../lib/data';
+import { latentUsage } from '../../lib/diagnostics/latent-usage';
+import type { PixelVAE } from '../../lib/models/vae';
+import { disposeRun, resumeRun } from '../../lib/train/run';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -45,7 +50,7 @@ describe('npm run train', () => {
     assert.ok(fs.existsSync(path.join(out, 'samples-epoch-1.png')));
   });
 
-  test('a PixelVAE with KL warm-up, free bits and a narrow initial posterior: the options reach the model, the trainer, the checkpoint and the log', () => {
+  test('a PixelVAE with KL warm-up, free bits and a narrow initial posterior: the options reach the model, the trainer, the checkpoint and the log; z usage is reported', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-vae-'));
     const result = train(['-m', 'vae-up', '--zsize', '2', '--vae-channels', '8', '-x', '1', '-c', '3', '-k', '3', '-b', '8',
       '--limit', '16', '--test-limit', '8', '-e', '1', '--no-samples', '--workers', '0', '--json', '--out', out,
@@ -60,6 +65,13 @@ describe('npm run train', () => {
     assert.equal(checkpoint.trainConfig?.klWarmupSteps, 40);
     assert.equal(checkpoint.trainConfig?.freeBits, 0.25);
     assert.equal(checkpoint.modelConfig.posteriorLogVarInit, -4);
+    // The z-usage figure, recomputed here from the saved weights on the same 8 test images.
+    await initBackend('wasm');
+    const run = await resumeRun(checkpoint, await loadDataset('mnist'));
+    const usage = await latentUsage(run.model as PixelVAE, run.dataset.test.images, 8, 8);
+    disposeRun(run);
+    assert.ok(Math.abs(line.test_z_saves_bits_per_image - usage.bitsPerImage) < 1e-3, `${line.test_z_saves_bits_per_image} vs ${usage.bitsPerImage}`);
+    assert.match(result.stderr, new RegExp(`z: on the first 8 test images, their own z saves ${usage.bitsPerImage.toFixed(1).replace('.', '\\.')} bits per image over another image's z`));
   });
 
   for (const [args, pattern] of [
