@@ -24,8 +24,10 @@ test('-m vae-up trains one tiny epoch, prints JSON lines with the ELBO parts, an
   const line = lines[0];
   assert.deepEqual(Object.keys(line).sort(), [
     'epoch', 'seconds', 'test_bits_per_dim', 'test_kl_bits_per_dim', 'test_reconstruction_bits_per_dim',
-    'train_bits_per_dim', 'train_kl_bits_per_dim', 'train_reconstruction_bits_per_dim',
+    'test_z_saves_bits_per_image', 'train_bits_per_dim', 'train_kl_bits_per_dim', 'train_reconstruction_bits_per_dim',
   ]);
+  assert.ok(Number.isFinite(line.test_z_saves_bits_per_image), `z usage ${line.test_z_saves_bits_per_image}`);
+  assert.match(first.stderr, /z: on the first 16 test images, their own z saves -?\d+\.\d bits per image over another image's z/);
   assert.ok(line.test_bits_per_dim > 7 && line.test_bits_per_dim < 9, first.stdout);
   for (const split of ['train', 'test']) {
     const [total, reconstruction, kl] = ['', '_reconstruction', '_kl'].map((p) => line[`${split}${p}_bits_per_dim`]);
