@@ -9,9 +9,8 @@
  * faster than the stock split, tanh, XNNPACK sigmoid and multiply.)
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { SOFTMAX_CE_KERNEL } from '../ops/softmax-cross-entropy';
 import { f32, KernelArgs, WasmBackendLike } from './wasm-kernel-util';
-
-export const SOFTMAX_CE_KERNEL = 'PixelSoftmaxCrossEntropy';
 
 /**
  * logits [M, K], labels int32 [M] (values in 0..K-1) -> [nats [M], grad [M, K]]: the negative log-softmax of

@@ -47,7 +47,8 @@ import { batchMatMul } from './wasm-matmul';
 import { leadingAxesSum } from './wasm-reduce';
 import { blockSlice, blockSplitV } from './wasm-slice';
 import { sigmoidTanh } from './wasm-tanh';
-import { SOFTMAX_CE_KERNEL, softmaxCrossEntropyKernel } from './wasm-fused';
+import { softmaxCrossEntropyKernel } from './wasm-fused';
+import { SOFTMAX_CE_KERNEL } from '../ops/softmax-cross-entropy';
 import { KernelArgs, stockKernels, WasmBackendLike } from './wasm-kernel-util';
 export type { WasmBackendLike } from './wasm-kernel-util';
 
@@ -91,7 +92,7 @@ function sharedIdentity(args: KernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/** Kernels of our own fused ops (lib/ops/fused.ts), which the stock backend does not have. */
+/** Kernels of our own fused ops (lib/ops/), which the stock backend does not have. */
 const FUSED: [string, (args: KernelArgs) => TensorInfo | TensorInfo[]][] = [
   [SOFTMAX_CE_KERNEL, softmaxCrossEntropyKernel],
 ];

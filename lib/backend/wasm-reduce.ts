@@ -28,4 +28,3 @@ export function leadingAxesSum(args: KernelArgs): TensorInfo {
   f32(backend, out).set(acc);
   return out;
 }
-

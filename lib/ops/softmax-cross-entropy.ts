@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const SOFTMAX_CE_KERNEL = 'PixelSoftmaxCrossEntropy';
+/** The fused kernel's name; a backend that registers it (lib/backend/wasm-fused.ts) gets the one-pass form. */
+export const SOFTMAX_CE_KERNEL = 'PixelSoftmaxCrossEntropy';
 
 function fusedKernelHere(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
