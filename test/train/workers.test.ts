@@ -3,13 +3,13 @@
  * helper workers equals the same step computed on one thread in the same chunks, the main thread's tensors stay
  * flat, and errors in a worker (NaN loss, a dead worker) reach the caller.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Dataset } from '../../lib/data/dataset';
 import { ModelConfig } from '../../lib/models';
 import { disposeRun, Run, startRun } from '../../lib/train/run';
-import { NonFiniteLossError } from '../../lib/train/trainer';
+import { GradientHelpers, NonFiniteLossError } from '../../lib/train/trainer';
 import { defaultWorkerCount, startGradientWorkers } from '../../lib/train/workers';
 import { setUpBackend } from '../helpers';
 import { tinyMnist } from './tiny';
@@ -71,10 +71,15 @@ describe('gradient workers', () => {
   test('a NaN loss computed in a worker stops training with the trainer\'s error', async () => {
     const run = startRun(data, { ...small, kind: 'gated' }, { batchSize: BATCH });
     try {
-      await startGradientWorkers(run, 1);
-      // Poison only what the worker's chunk reads: the weights are sent, so the worker sees them too.
-      const first = run.model.params.list()[0];
-      first.assign(tf.fill(first.shape, NaN));
+      const workers = (await startGradientWorkers(run, 1))!;
+      // Only the worker computes with NaN weights (its copy of them, poisoned on the way): this thread's own chunk
+      // stays finite, so the error can only come from the worker's loss.
+      const helpers: GradientHelpers = {
+        count: 1,
+        compute: (helper, job) => workers.compute(helper, { ...job, weights: job.weights.map((w) => new Float32Array(w.length).fill(NaN)) }),
+        terminate: () => workers.terminate(),
+      };
+      run.trainer.helpers = helpers;
       await assert.rejects(
         run.trainer.stepWithParts(data.train.images.subarray(0, BATCH * 196), data.train.labels.subarray(0, BATCH), BATCH),
         (error: Error) => error instanceof NonFiniteLossError && /training loss became NaN/.test(error.message));
@@ -107,5 +112,3 @@ describe('gradient workers', () => {
     assert.throws(() => defaultWorkerCount('wasm', { PIXEL_WORKERS: 'two' }), /PIXEL_WORKERS="two": expected a whole number >= 0/);
   });
 });
-
-after(() => { /* workers are unref'd and terminated by disposeRun */ });
