@@ -31,6 +31,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { writeFileAtomic } from '../lib/io/atomic-file';
 import { BACKEND_NAMES, BackendName, initBackend } from '../lib/backend';
 import { defaultWorkerCount } from '../lib/train/workers';
 import { measureSampling, SamplingMeasurement } from './sampling';
@@ -394,7 +395,7 @@ async function main(): Promise<void> {
   console.log(`conv FLOPs: ${report.conv_flops_method}`);
   console.log(`load average: start ${loadText(loadStart)}, end ${loadText(loadEnd)} (${machine.cores} cores)`);
   if (opts.json) {
-    fs.writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
+    writeFileAtomic(opts.json, JSON.stringify(report, null, 2) + '\n');
     console.log(`JSON written to ${opts.json}`);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Downloads a file over HTTP(S) into a temporary file beside its destination, checks its MD5, and only
- * then renames it into place: an interrupted or corrupt download never leaves a file under the final name
- * (nor a partial temporary file). Node only.
+ * then renames it into place: an interrupted, corrupt or disk-full download never leaves a file under the
+ * final name (nor a partial temporary file), and temporary files of killed downloads are removed on the next
+ * one into the folder (lib/io/atomic-file.ts). Node only.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -10,6 +11,7 @@ import * as https from 'https';
 import * as path from 'path';
 import { Transform, TransformCallback } from 'stream';
 import { pipeline } from 'stream/promises';
+import { cleanStaleTempFiles, formatBytes, freeBytes, isNoRoomError, renameIntoPlace, tempPathFor, writeFailure } from '../io/atomic-file';
 import type { ProgressCallback } from './progress';
 
 export interface DownloadOptions {
@@ -64,7 +66,9 @@ export async function downloadFile(url: string, destination: string, options: Do
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const maxRedirects = options.maxRedirects ?? 5;
   fs.mkdirSync(path.dirname(destination), { recursive: true });
-  const tmp = `${destination}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  // A killed download's partial file would otherwise hold its share of the disk forever.
+  cleanStaleTempFiles(path.dirname(destination));
+  const tmp = tempPathFor(destination);
   const name = path.basename(destination);
   let received = 0;
   let total: number | undefined;
@@ -105,10 +109,14 @@ export async function downloadFile(url: string, destination: string, options: Do
       }
     });
     // Open synchronously so the file exists (and is ours to remove) before any data or error arrives.
-    const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'w') });
+    const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'wx') });
     try {
       await pipeline(res, counter, out);
     } catch (e) {
+      if (isNoRoomError(e)) {
+        fs.rmSync(tmp, { force: true }); // before measuring the free space, so the figure is what the user has
+        throw new Error(`download of ${current} failed: ${writeFailure(destination, e, out.bytesWritten, total ?? received).message}`);
+      }
       throw new Error(
         `download of ${current} failed after ${received}${total !== undefined ? ` of ${total}` : ''} bytes: ` +
           `${(e as Error).message}`,
@@ -117,6 +125,24 @@ export async function downloadFile(url: string, destination: string, options: Do
     if (total !== undefined && received !== total) {
       throw new Error(`download of ${current} failed: connection closed after ${received} of ${total} bytes`);
     }
+    // What reached the disk, not what arrived, decides (the stream's count and the file's size must both agree).
+    const fd = fs.openSync(tmp, 'r+');
+    let size: number;
+    try {
+      fs.fsyncSync(fd);
+      size = fs.fstatSync(fd).size;
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (out.bytesWritten !== received || size !== received) {
+      fs.rmSync(tmp, { force: true });
+      const free = freeBytes(path.dirname(destination));
+      throw new Error(
+        `download of ${current} failed: ${formatBytes(received)} received but ${formatBytes(out.bytesWritten)} written and ` +
+          `${formatBytes(size)} on disk in the temporary file for ${destination} (a short write); ` +
+          `${free === undefined ? 'free space unknown' : `${formatBytes(free)} free`} in ${path.dirname(destination)}`,
+      );
+    }
     const md5 = counter.hash.digest('hex');
     if (options.md5 !== undefined && md5 !== options.md5.toLowerCase()) {
       throw new Error(
@@ -124,7 +150,7 @@ export async function downloadFile(url: string, destination: string, options: Do
           `The download was removed; try again, and check the URL if it persists.`,
       );
     }
-    fs.renameSync(tmp, destination);
+    renameIntoPlace(tmp, destination);
     report(true);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -5,7 +5,7 @@
  *
  * Node only.
  */
-import * as fs from 'fs';
+import { writeFileAtomic } from '../io/atomic-file';
 import type { BatchInfo, EpochRecord, History, LossParts } from '../train/trainer';
 import { escapeHtml, formatDuration } from './html';
 import type { Output, Outputs } from './output';
@@ -70,7 +70,8 @@ export class LiveTraining {
     const file = this.statusFile();
     if (file) {
       try {
-        fs.writeFileSync(file, `${text}\n`);
+        // Atomic so the report command, polling this file, never reads half a line; no fsync: a lost line is harmless.
+        writeFileAtomic(file, `${text}\n`, { durable: false });
       } catch {
         // the status file is a convenience for the report command's terminal; never fail training over it
       }

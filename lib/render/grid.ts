@@ -207,6 +207,8 @@ export function writePng(path: string, png: Uint8Array): void {
   const fs = require('fs') as typeof import('fs');
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const nodePath = require('path') as typeof import('path');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { writeFileAtomic } = require('../io/atomic-file') as typeof import('../io/atomic-file');
   fs.mkdirSync(nodePath.dirname(path), { recursive: true });
-  fs.writeFileSync(path, png);
+  writeFileAtomic(path, png);
 }

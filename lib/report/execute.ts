@@ -12,6 +12,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { writeFileAtomic } from '../io/atomic-file';
 import { checkJupyterSetup, jupyterCommand, jupyterEnv, projectRoot } from './jupyter';
 
 export interface CellInfo {
@@ -168,12 +169,6 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
-function writeAtomic(file: string, text: string): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(temp, text);
-  fs.renameSync(temp, file);
-}
-
 /** Executes `notebookFile` and writes `<outDir>/<name>.html`; never throws for a failing notebook (see `ok`). */
 export async function executeNotebook(notebookFile: string, name: string, options: ExecuteOptions): Promise<NotebookReport> {
   const root = options.root ?? projectRoot();
@@ -247,7 +242,7 @@ export async function executeNotebook(notebookFile: string, name: string, option
       });
       fs.mkdirSync(options.outDir, { recursive: true });
       const out = path.join(options.outDir, `${name}.html`);
-      writeAtomic(out, html);
+      writeFileAtomic(out, html);
       return { name, notebook: notebookFile, ok: true, seconds, html: out, bytes: Buffer.byteLength(html) };
     }
     const errorJson = readIfExists(files.error);
