@@ -41,6 +41,8 @@ export class LiveTraining {
   private lastChart = -Infinity;
   private lastLine = '';
   private stepsDone = 0;
+  /** The divergence warning last shown ("kind@since"), so a new one is shown at once. */
+  private shownWarning = '';
   /** Seconds spent in training steps (evaluation excluded), and when the last step or epoch ended. */
   private trainSeconds = 0;
   private mark: number;
@@ -99,7 +101,8 @@ export class LiveTraining {
     const recent = history.steps.slice(-20);
     const mean = recent.reduce((a, s) => a + s.bitsPerDim, 0) / Math.max(recent.length, 1);
     const lastTest = [...history.epochs].reverse().find((e) => e.testBitsPerDim !== undefined);
-    return `epoch ${info.epoch + 1}/${epochs} · batch ${info.batch + 1}/${batchesPerEpoch} · step ${info.step}/${this.totalSteps()}` +
+    // A divergence warning leads the line: the report command's terminal may cut the line's end off.
+    return `${info.divergence ? `WARNING ${info.divergence.message} · ` : ''}epoch ${info.epoch + 1}/${epochs} · batch ${info.batch + 1}/${batchesPerEpoch} · step ${info.step}/${this.totalSteps()}` +
       ` · train ${info.bitsPerDim.toFixed(3)} bits/dim${info.parts ? ` (${partsText(info.parts)})` : ''} (last 20: ${mean.toFixed(3)})` +
       `${lastTest ? ` · test ${lastTest.testBitsPerDim!.toFixed(3)} after epoch ${lastTest.epoch + 1}` : ''}` +
       ` · ${(rate * batchSize).toFixed(1)} images/s · ${formatDuration(elapsed)} elapsed · ~${formatDuration(left)} left (+ evaluation)`;
@@ -118,7 +121,10 @@ export class LiveTraining {
     this.trainSeconds += (t - this.mark) / 1000;
     this.mark = t;
     const isLast = info.batch + 1 === info.batchesPerEpoch;
-    if (isLast || t - this.lastProgress >= (this.options.progressEverySeconds ?? 1) * 1000) {
+    const warning = info.divergence ? `${info.divergence.kind}@${info.divergence.since}` : '';
+    const newWarning = warning !== this.shownWarning;
+    if (isLast || newWarning || t - this.lastProgress >= (this.options.progressEverySeconds ?? 1) * 1000) {
+      this.shownWarning = warning;
       this.lastProgress = t;
       let text = this.progressText(info, history);
       if (isLast) text += ' · evaluating on the test set…';

@@ -1,13 +1,15 @@
 /**
  * A trainer that knows nothing of model internals: it feeds seeded, shuffled batches to an
- * `Objective`, steps Adam, measures train and test bits per dimension, guards against NaN/inf, and
- * exposes its whole state (step, data position, running sums, history) for exact resumption.
+ * `Objective`, steps Adam, measures train and test bits per dimension, guards against NaN/inf and against
+ * finite divergence (lib/train/divergence.ts), and exposes its whole state (step, data position, running sums,
+ * history) for exact resumption.
  */
 import * as tf from '@tensorflow/tfjs';
 import { batches, BatchPosition } from '../data/batches';
 import { Dataset, Split } from '../data/dataset';
 import { hashSeeds } from '../data/random';
 import { TrainConfig } from './config';
+import { DivergenceError, DivergenceOptions, DivergenceWarning, DivergenceWatcher } from './divergence';
 import { natsToBits } from './loss';
 import { BatchBytes, Chunk, chunkGradients, ChunkSums, chunksOf } from './gradients';
 import { Objective } from './objective';
@@ -74,6 +76,8 @@ export interface BatchInfo {
   step: number;
   bitsPerDim: number;
   parts?: LossParts;
+  /** Present while the divergence watch warns (lib/train/divergence.ts): show it with the progress. */
+  divergence?: DivergenceWarning;
 }
 
 /** The outcome of one training step or evaluation, in nats per dimension. */
@@ -86,6 +90,12 @@ export interface LossValue {
 export interface TrainCallbacks {
   onBatch?(info: BatchInfo): void | Promise<void>;
   onEpoch?(record: EpochRecord, history: History): void | Promise<void>;
+  /**
+   * A divergence warning began (or changed kind; see lib/train/divergence.ts), before that step's onBatch; also at
+   * the first step of a resumed run when its history leaves one in force. While it lasts, BatchInfo.divergence
+   * carries it. When it turns fatal, run() throws a DivergenceError instead.
+   */
+  onWarning?(warning: DivergenceWarning): void | Promise<void>;
 }
 
 export function initialTrainerState(): TrainerState {
@@ -178,6 +188,8 @@ export class Trainer {
    * this thread. The batch is then split into 1 + count chunks (or more, of `microBatchSize`).
    */
   helpers?: GradientHelpers;
+  /** Thresholds of the divergence watch (lib/train/divergence.ts, DEFAULT_DIVERGENCE_OPTIONS for the rest). */
+  divergence: Partial<DivergenceOptions> = {};
 
   constructor(
     readonly objective: Objective,
@@ -297,13 +309,21 @@ export class Trainer {
     }
   }
 
+  /**
+   * Throws a NonFiniteLossError for the step in progress. Steps are numbered as in the history (the first is step
+   * 1): this one is `state.step + 1`, and every completed step passed this check, so the last finite one is
+   * `state.step`. Its loss is named only when the history holds that step. No advice about checkpoints: the
+   * trainer does not know whether one exists (the caller adds it).
+   */
   private checkFinite(nats: number): void {
     if (!Number.isFinite(nats)) {
+      const { step, position } = this.state;
       const last = this.state.history.steps.at(-1);
+      const lastFinite = step === 0 ? '; no step had completed'
+        : `; the last finite step was step ${step}${last?.step === step ? ` (${last.bitsPerDim.toFixed(4)} bits/dim)` : ''}`;
       throw new NonFiniteLossError(
-        `training loss became ${nats} at epoch ${this.state.position.epoch}, batch ${this.state.position.batchIndex} (step ${this.state.step})` +
-        `${last ? `; the last finite loss was ${last.bitsPerDim.toFixed(4)} bits/dim at step ${last.step}` : ''}` +
-        `; the weights are no longer usable: lower the learning rate (now ${this.config.learningRate}) and restart from the last checkpoint`);
+        `training loss became ${nats} at step ${step + 1} (epoch ${position.epoch}, batch ${position.batchIndex})${lastFinite}` +
+        `; the weights are no longer usable: lower the learning rate (now ${this.config.learningRate})`);
     }
   }
 
@@ -352,6 +372,10 @@ export class Trainer {
   async run(callbacks: TrainCallbacks = {}): Promise<History> {
     const { config } = this;
     const perEpoch = this.batchesPerEpoch();
+    // Replaying the history makes a resumed run's watch continue exactly where it stopped.
+    const watcher = new DivergenceWatcher(this.divergence);
+    for (const s of this.state.history.steps) watcher.observe(s.step, s.bitsPerDim);
+    let announced = false;
     while (this.state.position.epoch < config.epochs) {
       const { epoch, batchIndex } = this.state.position;
       let started = performance.now();
@@ -373,7 +397,15 @@ export class Trainer {
         const now = performance.now();
         state.epochSeconds += (now - started) / 1000;
         started = now;
-        await callbacks.onBatch?.({ epoch, batch: batch.index, batchesPerEpoch: perEpoch, step: state.step, bitsPerDim, ...(record.parts ? { parts: record.parts } : {}) });
+        const verdict = watcher.observe(state.step, bitsPerDim);
+        if (verdict.status === 'fatal') throw new DivergenceError(verdict.warning, config.learningRate);
+        const divergence = verdict.status === 'warning' ? verdict.warning : undefined;
+        if (verdict.status === 'warning' && (verdict.isNew || !announced)) await callbacks.onWarning?.(verdict.warning);
+        announced = true;
+        await callbacks.onBatch?.({
+          epoch, batch: batch.index, batchesPerEpoch: perEpoch, step: state.step, bitsPerDim,
+          ...(record.parts ? { parts: record.parts } : {}), ...(divergence ? { divergence } : {}),
+        });
         started = performance.now();
       }
       const evaluateStart = performance.now();
