@@ -18,7 +18,7 @@
  * - the convolution GFLOP/s achieved in training (FLOPs counted from the model config, bench/flops.ts)
  *   against the peak, and peak memory (process RSS, wasm heap).
  *
- *   npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N] [--workers N]
+ *   npm run bench -- [--json FILE] [--backend webgpu|native|tensorflow|wasm|cpu] [--quick] [--threads N] [--workers N]
  *                    [--batch 64] [--configs simple_mnist,gated_mnist,gated_cifar] [--no-torch] [--no-sampling]
  *                    [--python /usr/bin/python3]
  *
@@ -32,7 +32,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { writeFileAtomic } from '../lib/io/atomic-file';
-import { BACKEND_NAMES, BackendName, initBackend } from '../lib/backend';
+import { BACKEND_NAMES, BackendName, initBackend, loadNativeAddon } from '../lib/backend';
 import { defaultWorkerCount } from '../lib/train/workers';
 import { measureSampling, SamplingMeasurement } from './sampling';
 import { describeConfig, TRAIN_CONFIG_NAMES, TRAIN_CONFIGS, TrainConfigName, TrainMeasurement, wasmHeapBytes } from './train-throughput';
@@ -88,7 +88,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-sampling') o.sampling = false;
     else if (a === '--python') o.python = value(i++, a);
     else if (a === '--help' || a === '-h') {
-      console.log('npm run bench -- [--json FILE] [--backend webgpu|tensorflow|wasm|cpu] [--quick] [--threads N] [--workers N] [--batch 64] ' +
+      console.log('npm run bench -- [--json FILE] [--backend webgpu|native|tensorflow|wasm|cpu] [--quick] [--threads N] [--workers N] [--batch 64] ' +
         `[--configs ${TRAIN_CONFIG_NAMES.join(',')}] [--no-torch] [--no-sampling] [--python /usr/bin/python3]`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
@@ -215,7 +215,9 @@ async function main(): Promise<void> {
   const backend = await initBackend(opts.backend);
   // Helper worker threads share each training step (lib/train/workers.ts): by default one per extra core on wasm/cpu.
   const workers = opts.workers ?? defaultWorkerCount(backend.name);
-  const ourThreads = backend.name === 'wasm' ? getThreadsCount() + workers : backend.name === 'cpu' ? 1 + workers : null;
+  // native: oneDNN's OpenMP threads (OMP_NUM_THREADS, default one per core); they share the machine with helpers, if any
+  const ourThreads = backend.name === 'wasm' ? getThreadsCount() + workers : backend.name === 'cpu' ? 1 + workers
+    : backend.name === 'native' ? loadNativeAddon().info!.threads : null;
   const torchThreads = opts.threads ?? ourThreads ?? machine.cores;
   console.log(`backend: ${backend.description}; training on ${workers ? `this thread + ${workers} helper worker thread${workers === 1 ? '' : 's'}` : 'one thread'}`);
 

@@ -8,7 +8,7 @@
 # On Debian 12 (bookworm) it comes from bookworm-backports, which is added to the apt sources when missing;
 # it also brings Mesa 25's OpenGL libraries. PIXEL_NO_VULKAN=1 leaves Vulkan alone.
 set -euo pipefail
-packages=(jupyter-nbconvert python3-nbclient jupyter-client jupyter-notebook chromium)
+packages=(jupyter-nbconvert python3-nbclient jupyter-client jupyter-notebook chromium g++ make libdnnl-dev) # g++, make, libdnnl-dev: the native backend's addon (scripts/build-native.js)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

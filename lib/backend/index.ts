@@ -1,9 +1,10 @@
 /**
  * Compute backend selection. Picks the fastest backend that loads on this machine and says which:
- * `webgpu` (Dawn's Node bindings; only when a real GPU adapter is found, see ./webgpu.ts), then
+ * `webgpu` (Dawn's Node bindings; only when a real GPU adapter is found, see ./webgpu.ts), then `native`
+ * (oneDNN on all cores through our addon, when `npm install` could build it: see ./native.ts), then
  * `tensorflow` (from @tensorflow/tfjs-node-gpu or -node, only when the user installed one), then `wasm`
  * (with our own gradient kernels registered), then the pure-JS `cpu` backend.
- * `PIXEL_BACKEND=webgpu|tensorflow|wasm|cpu` forces one (`webgpu` then also accepts a fallback adapter,
+ * `PIXEL_BACKEND=webgpu|native|tensorflow|wasm|cpu` forces one (`webgpu` then also accepts a fallback adapter,
  * such as Mesa's CPU Vulkan driver lavapipe).
  *
  * Node-only at the edges: optional packages, Dawn and the webgpu backend are loaded with `require` inside
@@ -13,10 +14,13 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
 import { wasmGuardStatus } from './wasm-guard';
+import { loadNativeAddon, nativeDescription, registerNativeBackend } from './native';
 import { activateWebGpu, describeAdapter, GpuAdapterReport, probeWebGpu, realGpuPossible, shutdownWebGpu } from './webgpu';
 
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
 export { WasmBackendError, wasmGuardStatus } from './wasm-guard';
+export { loadNativeAddon, nativeBuildDir, nativeKernelNames } from './native';
+export type { NativeStatus } from './native';
 export { realGpuPossible, vulkanDriverFiles, webgpuProbeStatus } from './webgpu';
 export type { GpuAdapterReport, RealGpuCheck, WebGpuProbe } from './webgpu';
 
@@ -24,7 +28,7 @@ export type { GpuAdapterReport, RealGpuCheck, WebGpuProbe } from './webgpu';
 // and code may touch tf (which initialises the highest-priority backend, wasm) before calling initBackend.
 registerWasmGradientKernels();
 
-export const BACKEND_NAMES = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['webgpu', 'native', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendInfo {
@@ -36,6 +40,8 @@ export interface BackendInfo {
   description: string;
   /** For webgpu: the adapter in use (a fallback adapter is a CPU driver such as lavapipe). */
   adapter?: GpuAdapterReport;
+  /** Set when selection passed over the native backend: why it is unavailable (e.g. the addon was not built). */
+  nativeUnavailable?: string;
 }
 
 let current: BackendInfo | undefined;
@@ -81,8 +87,9 @@ async function activate(name: BackendName): Promise<boolean> {
  * Selects and initialises the backend once per process: later calls return the same answer, unless they
  * force a different backend, which is then switched to. `forced` overrides the environment variable
  * `PIXEL_BACKEND`; either names a backend that must then load (or this throws, naming it). Without either,
- * the first of webgpu (only when a real GPU adapter is found), tensorflow (only when
- * @tensorflow/tfjs-node-gpu or -node is installed and loads), wasm, cpu that initialises is used.
+ * the first of webgpu (only when a real GPU adapter is found), native (only when its addon was built and loads),
+ * tensorflow (only when @tensorflow/tfjs-node-gpu or -node is installed and loads), wasm, cpu that initialises
+ * is used. When native was passed over, the result's description and `nativeUnavailable` say why.
  *
  * Switching away from webgpu in one process loses the tensors on it (the webgpu backend cannot be read
  * synchronously, which moving data needs): select once per process, or dispose everything first.
@@ -103,8 +110,26 @@ export async function initBackend(forced?: BackendName): Promise<BackendInfo> {
   if (current && (want === undefined || want === current.name)) return current;
   tf.enableProdMode(); // also silences the cpu backend's "install tfjs-node" banner
   const candidates: BackendName[] = want ? [want] : [...BACKEND_NAMES];
+  let nativeUnavailable: string | undefined;
+  const chosen = (info: BackendInfo): BackendInfo => (nativeUnavailable ? { ...info, nativeUnavailable } : info);
   for (const name of candidates) {
     let detail = '';
+    if (name === 'native') {
+      const native = registerNativeBackend();
+      if (!native.available) {
+        if (want) throw new Error(`${source}, but the native backend is unavailable: ${native.reason}`);
+        nativeUnavailable = native.reason;
+        continue;
+      }
+      if (!(await activate(name))) {
+        if (want) throw new Error(`${source}: the native backend failed to initialise`);
+        nativeUnavailable = 'it failed to initialise';
+        continue;
+      }
+      await tf.ready();
+      current = { name, description: nativeDescription() };
+      return current;
+    }
     if (name === 'webgpu') {
       // Unforced: only a real GPU, and Dawn is loaded only when the files say one could exist.
       if (!want && !realGpuPossible().possible) continue;
@@ -138,7 +163,8 @@ export async function initBackend(forced?: BackendName): Promise<BackendInfo> {
       await tf.ready();
       if (name === 'wasm') detail = await wasmDescription();
       if (name === 'cpu') detail = ' (pure JavaScript; slow)';
-      current = { name, description: `${name}${detail}` };
+      if (nativeUnavailable) detail += `; native backend unavailable: ${nativeUnavailable}`;
+      current = chosen({ name, description: `${name}${detail}` });
       return current;
     }
     if (want) throw new Error(`${source}: the ${want} backend failed to initialise`);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { loadNativeAddon } from '../../lib/backend/native';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURE = path.join('test', 'backend', 'fixtures', 'print-backend.ts');
@@ -54,9 +55,16 @@ const runs = {
   forcedUnknown: select(undefined, 'gpu'),
 };
 
-test('default picks wasm here (tfjs-node is not installed) with our kernels', async () => {
+test('default picks native where its addon is built, else wasm (tfjs-node is not installed) with our kernels', async () => {
   const r = await runs.default;
   assert.equal(r.status, 0, r.stderr);
+  if (loadNativeAddon().available) {
+    // (test/backend/native-fallback.test.ts covers the wasm fallback when the addon is missing)
+    assert.equal(r.json?.info.name, 'native');
+    assert.match(r.json!.info.description, /^native \(oneDNN /);
+    assert.deepEqual(r.json?.sum, [2, 2, 2]);
+    return;
+  }
   assert.equal(r.json?.info.name, 'wasm');
   assert.equal(r.json?.tfBackend, 'wasm');
   assert.match(r.json!.info.description, /Conv2DBackpropFilter/);
@@ -77,7 +85,7 @@ test('PIXEL_BACKEND=cpu picks cpu, without the cpu banner', async () => {
 test('PIXEL_BACKEND=bogus fails, naming the value', async () => {
   const r = await runs.bogus;
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /PIXEL_BACKEND="bogus" is not a known backend; expected one of webgpu, tensorflow, wasm, cpu/);
+  assert.match(r.stderr, /PIXEL_BACKEND="bogus" is not a known backend; expected one of webgpu, native, tensorflow, wasm, cpu/);
 });
 
 test('PIXEL_BACKEND=tensorflow fails clearly when tfjs-node is not installed', async (t) => {

@@ -1,0 +1,4 @@
+#include "common.h"
+namespace pixel {
+void RegisterEltwise(Napi::Env env, Napi::Object exports) {}
+}
