@@ -6,9 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { hashSeeds } from '../data/random';
 import { PixelModel } from '../models/model';
 import { Condition } from '../models/layers';
-import { gaussianKl, gaussianKlPerDim, isPixelVAE, PixelVAE, reparameterise } from '../models/vae';
+import { gaussianKlPerDim, isPixelVAE, PixelVAE, reparameterise } from '../models/vae';
 import type { TrainConfig } from './config';
-import { meanNats } from './loss';
+import { accurateSum, meanNats } from './loss';
 
 /** Per-batch context the trainer passes: a seed for any randomness in the loss (the VAE's noise). */
 export interface LossContext {
@@ -119,14 +119,16 @@ export function vaeObjective(vae: PixelVAE, seed = 0, options: VaeObjectiveOptio
       const z = reparameterise(posterior, noiseSeed); // [N, Z]
       const condition = vae.decoderCondition(z);
       const reconstruction = meanNats(vae.logits(images, condition), images); // nats/dim
-      const kl = tf.div(tf.mean(gaussianKl(posterior.mean, posterior.logVar)), dims) as tf.Scalar; // nats/dim
+      // Summed accurately over the batch and z (as the reconstruction is): a reported number.
+      const perDim = gaussianKlPerDim(posterior.mean, posterior.logVar); // [N, Z]
+      const kl = tf.div(accurateSum(perDim), images.shape[0] * dims) as tf.Scalar; // nats/dim
       const elbo = tf.add(reconstruction, kl) as tf.Scalar;
       if (!training || (weight === 1 && freeBits === 0)) return { loss: elbo, parts: { reconstruction, kl } };
       let trainedKl = kl;
       if (freeBits > 0) {
         // Per latent dimension: the batch-mean KL, floored at freeBits nats; summed over z, per image dimension.
-        const perDim = tf.mean(gaussianKlPerDim(posterior.mean, posterior.logVar), 0); // [Z]
-        trainedKl = tf.div(tf.sum(tf.maximum(perDim, freeBits)), dims) as tf.Scalar; // nats/dim
+        const batchMean = tf.mean(perDim, 0); // [Z]
+        trainedKl = tf.div(tf.sum(tf.maximum(batchMean, freeBits)), dims) as tf.Scalar; // nats/dim
       }
       const loss = tf.add(reconstruction, tf.mul(trainedKl, weight)) as tf.Scalar;
       return { loss, value: elbo, parts: { reconstruction, kl } };
