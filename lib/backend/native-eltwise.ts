@@ -1,9 +1,65 @@
-/** Elementwise and reduction kernels of the native backend (see ./native.ts); filled in from profiles. */
-import type { TensorInfo } from '@tensorflow/tfjs';
-import type { KernelArgs } from './wasm-kernel-util';
+/**
+ * Elementwise kernels and reductions of the native backend (see ./native.ts), chosen from a profile of a gated
+ * PixelCNN training step after the convolutions had moved to oneDNN: the bias gradients' `Sum` over leading
+ * axes, `Tanh` and `Sigmoid` of the gated activation, and our fused softmax cross-entropy
+ * (lib/ops/softmax-cross-entropy.ts). The addon runs them on every core (oneDNN's JIT-compiled eltwise and
+ * softmax primitives, OpenMP loops); the wasm versions run on one. Anything else goes to the wasm kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { SOFTMAX_CE_KERNEL } from '../ops/softmax-cross-entropy';
+import { f32, KernelArgs, WasmBackendLike, wasmKernel } from './wasm-kernel-util';
 import type { NativeAddon } from './native';
 
-export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, (args: KernelArgs) => TensorInfo | TensorInfo[]> {
-  void addon;
-  return {};
+type Kernel = (args: KernelArgs) => TensorInfo | TensorInfo[];
+
+const onWasm = (name: string, args: KernelArgs) => wasmKernel(name)(args as Parameters<KernelFunc>[0]);
+
+export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, Kernel> {
+  const a = () => addon() as unknown as {
+    eltwise(kind: 'tanh' | 'sigmoid', x: Float32Array, out: Float32Array): void;
+    sumRows(x: Float32Array, out: Float32Array, rows: number, width: number): void;
+    softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, nats: Float32Array, grad: Float32Array, rows: number, k: number): void;
+  };
+  const unary = (name: string, kind: 'tanh' | 'sigmoid'): Kernel => (args) => {
+    const { x } = args.inputs;
+    if (x.dtype !== 'float32') return onWasm(name, args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    if (out.shape.reduce((p, v) => p * v, 1) > 0) a().eltwise(kind, f32(backend, x), f32(backend, out));
+    return out;
+  };
+  return {
+    Tanh: unary('Tanh', 'tanh'),
+    Sigmoid: unary('Sigmoid', 'sigmoid'),
+    /** Sum over leading axes (bias gradients: dy [N, H, W, C] over N, H, W); other reductions on wasm. */
+    Sum: (args) => {
+      const { x } = args.inputs;
+      const { axis, keepDims } = (args.attrs ?? {}) as unknown as { axis: number | number[]; keepDims: boolean };
+      const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+      const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((v, i) => v === i);
+      if (x.dtype !== 'float32' || !leading) return onWasm('Sum', args);
+      const backend = args.backend as WasmBackendLike;
+      const kept = x.shape.slice(axes.length);
+      const rows = x.shape.slice(0, axes.length).reduce((p, v) => p * v, 1);
+      const width = kept.reduce((p, v) => p * v, 1);
+      const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+      if (width === 0) return out;
+      if (rows === 0) f32(backend, out).fill(0);
+      else a().sumRows(f32(backend, x), f32(backend, out), rows, width);
+      return out;
+    },
+    [SOFTMAX_CE_KERNEL]: (args) => {
+      const { logits, labels } = args.inputs;
+      if (logits.dtype !== 'float32' || labels.dtype !== 'int32' || logits.shape.length !== 2) return onWasm(SOFTMAX_CE_KERNEL, args);
+      const backend = args.backend as WasmBackendLike;
+      const [rows, k] = logits.shape;
+      const nats = backend.makeOutput([rows], 'float32');
+      const grad = backend.makeOutput([rows, k], 'float32');
+      if (rows * k > 0) {
+        a().softmaxCrossEntropy(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, f32(backend, nats), f32(backend, grad), rows, k);
+      }
+      return [nats, grad];
+    },
+  };
 }

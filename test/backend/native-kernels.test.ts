@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon, nativeKernelNames, registerNativeBackend } from '../../lib/backend/native';
+import { softmaxCrossEntropy, softmaxCrossEntropyReference } from '../../lib/ops/softmax-cross-entropy';
 import { nativeOrSkip } from './native-require';
 
 const TOL = 1e-4;
@@ -233,5 +234,56 @@ describe('native kernels vs cpu backend', () => {
     assert.equal(tf.memory().numTensors, mem.numTensors);
     assert.equal(tf.memory().numBytes, mem.numBytes);
     tf.dispose([x, w]);
+  });
+
+  test('Tanh and Sigmoid: within 1e-6 relative of Math over the whole range (NaN stays NaN), gradients match cpu', async (t) => {
+    if (!nativeOrSkip(t)) return;
+    const edge = [0, -0, 1e-30, -1e-7, 0.2499, -0.25, 0.5, -3, 9, 20, -40, 88, -104, 1e4, -Infinity, Infinity, NaN];
+    const rand = mulberry32(21);
+    const values = Float32Array.from([...edge, ...Array.from({ length: 5000 }, () => (rand() * 2 - 1) * 12), ...Array.from({ length: 999 }, () => (rand() * 2 - 1) * 0.1)]);
+    const exact = { tanh: Math.tanh, sigmoid: (v: number) => 1 / (1 + Math.exp(-v)) };
+    for (const kind of ['tanh', 'sigmoid'] as const) {
+      const before = calls.eltwise ?? 0;
+      await tf.setBackend('native');
+      const got = tf.tidy(() => tf[kind](tf.tensor(values)).dataSync());
+      assert.ok((calls.eltwise ?? 0) > before, `${kind}: the addon did not run`);
+      got.forEach((v, i) => {
+        const want = Math.fround(exact[kind](values[i]));
+        if (Number.isNaN(want)) assert.ok(Number.isNaN(v), `${kind}(NaN) = ${v}`);
+        else assert.ok(Math.abs(v - want) <= 1e-6 * Math.abs(want) + 1e-38, `${kind}(${values[i]}) = ${v}, want ${want}`);
+      });
+      const x = { values: Float32Array.from({ length: 777 }, () => (rand() * 2 - 1) * 4), shape: [7, 111] };
+      await compare(`${kind} gradient`, [x], (a) => tf[kind](a), 31, ['eltwise']);
+    }
+  });
+
+  test('Sum over leading axes (bias gradients) natively, other reductions on wasm, all equal to cpu', async (t) => {
+    if (!nativeOrSkip(t)) return;
+    const rand = mulberry32(22);
+    const x = { values: randomArray(rand, 64 * 7 * 7 * 12), shape: [64, 7, 7, 12] };
+    for (const axes of [[0], [0, 1], [0, 1, 2], [1, 2], [3], [0, 1, 2, 3], [2, 0, 1]]) {
+      for (const keep of [false, true]) {
+        const leading = axes.length < 4 && [...axes].sort().every((v, i) => v === i);
+        await compare(`sum over ${axes}${keep ? ', keepDims' : ''}`, [x], (a) => tf.sum(a, axes, keep), 40, leading ? ['sumRows'] : []);
+      }
+    }
+    await compare('bias gradient', [{ values: randomArray(rand, 12), shape: [12] }],
+      (b) => tf.sum(tf.square(tf.add(tf.tensor(x.values, x.shape), b)), [0, 1, 2]), 41, ['sumRows']);
+  });
+
+  test('fused softmax cross-entropy: the reference\'s nats and gradients; large logits; bad labels are errors', async (t) => {
+    if (!nativeOrSkip(t)) return;
+    const rand = mulberry32(23);
+    const rows = 2 * 5 * 5 * 3;
+    const logits = { values: Float32Array.from({ length: rows * 256 }, () => (rand() * 2 - 1) * 6), shape: [2, 5, 5, 3, 256] };
+    const labels = Array.from({ length: rows }, (_, i) => (i * 97) % 256);
+    const want = await forwardAndGrads('cpu', [logits], (l) => softmaxCrossEntropyReference(l, tf.tensor(labels, [2, 5, 5, 3], 'int32')), 50);
+    const before = calls.softmaxCrossEntropy ?? 0;
+    const got = await forwardAndGrads('native', [logits], (l) => softmaxCrossEntropy(l, tf.tensor(labels, [2, 5, 5, 3], 'int32')), 50);
+    assert.ok((calls.softmaxCrossEntropy ?? 0) > before, 'the addon did not run');
+    got.forEach((g, i) => assert.ok(relativeError(g, want[i]) <= 1e-5, `${i === 0 ? 'nats' : 'gradient'}: relative error ${relativeError(g, want[i])}`));
+    const nats = tf.tidy(() => softmaxCrossEntropy(tf.tensor([[1000, 0, -1000], [0, 0, 0]]), tf.tensor([0, 2], [2], 'int32')).dataSync());
+    assert.ok(Math.abs(nats[0]) < 1e-6 && Math.abs(nats[1] - Math.log(3)) < 1e-6, `${nats}`);
+    assert.throws(() => tf.tidy(() => softmaxCrossEntropy(tf.zeros([2, 4]), tf.tensor([1, 4], [2], 'int32'))), /label 4 of row 1 is outside 0\.\.3/);
   });
 });
