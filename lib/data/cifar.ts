@@ -16,6 +16,7 @@ import { pipeline } from 'stream/promises';
 import type { Dataset, Split } from './dataset';
 import { validateDataset } from './dataset';
 import { downloadFile } from './download';
+import { pathKind, requireDataFolder } from './folders';
 import type { ProgressCallback } from './progress';
 
 export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
@@ -109,9 +110,10 @@ class Md5Pass extends Transform {
 
 /**
  * Reads the needed members of a cifar-10-binary.tar.gz into memory (by base name), checking the archive's
- * MD5 on the way when `md5` is given.
+ * MD5 on the way when `md5` is given. `cached`: the archive is this loader's download, so a damaged one is
+ * to be deleted and downloaded again (otherwise it is the user's file).
  */
-export async function readCifarArchive(archive: string, md5?: string): Promise<Map<string, Uint8Array>> {
+export async function readCifarArchive(archive: string, md5?: string, cached = true): Promise<Map<string, Uint8Array>> {
   const wanted = new Set([...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE, CIFAR10_META_FILE]);
   const files = new Map<string, Uint8Array>();
   const extract = tar.extract();
@@ -137,25 +139,31 @@ export async function readCifarArchive(archive: string, md5?: string): Promise<M
   } catch (e) {
     throw new Error(
       `${archive}: cannot read the CIFAR-10 archive (${(e as Error).message}); expected a cifar-10-binary.tar.gz. ` +
-        `If it is a damaged download, delete it to download it again`,
+        (cached ? 'If it is a damaged download, delete it to download it again' : 'It may be damaged: download it again'),
     );
   }
   if (md5 !== undefined) {
     const actual = hasher.hash.digest('hex');
     if (actual !== md5.toLowerCase()) {
       throw new Error(
-        `${archive}: MD5 is ${actual}; expected ${md5}. The cached archive is corrupt: delete it to download it again`,
+        `${archive}: MD5 is ${actual}; expected ${md5}. ` +
+          (cached ? 'The cached archive is corrupt: delete it to download it again' : 'The archive is damaged or not the official one'),
       );
     }
   }
   return files;
 }
 
-/** Reads an extracted cifar-10-batches-bin folder. */
+/** The folder name the official archive extracts to. */
+export const CIFAR10_FOLDER = 'cifar-10-batches-bin';
+const CIFAR_HOLDING = `the extracted ${CIFAR10_FOLDER} files (${[...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE, CIFAR10_META_FILE].join(', ')}), or the ${CIFAR10_ARCHIVE} archive itself`;
+
+/**
+ * Reads an extracted cifar-10-batches-bin folder. A folder holding none of the files, but the folder the
+ * archive extracts to or the archive itself, is an error that names the one to use.
+ */
 export function readCifarFolder(folder: string): Map<string, Uint8Array> {
-  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
-    throw new Error(`CIFAR-10 folder ${folder} does not exist; expected a folder holding the extracted cifar-10-batches-bin files`);
-  }
+  requireDataFolder(folder, { dataset: 'CIFAR-10', holding: CIFAR_HOLDING, howToGet: 'Leave the data folder unset to download the archive' });
   const files = new Map<string, Uint8Array>();
   for (const n of [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE, CIFAR10_META_FILE]) {
     const p = path.join(folder, n);
@@ -164,17 +172,37 @@ export function readCifarFolder(folder: string): Map<string, Uint8Array> {
       files.set(n, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
     }
   }
+  if (files.size === 0) {
+    const inside = [path.join(folder, CIFAR10_FOLDER), path.join(folder, CIFAR10_ARCHIVE)].filter((p) => fs.existsSync(p));
+    if (inside.length > 0) {
+      throw new Error(`CIFAR-10: ${folder} holds none of the CIFAR-10 files, but it holds ${inside.map((p) => path.basename(p)).join(' and ')}: ` +
+        `use ${inside.join(' or ')} as the data folder`);
+    }
+  }
   return files;
 }
 
+function isGzipFile(file: string): boolean {
+  const head = Buffer.alloc(2);
+  const fd = fs.openSync(file, 'r');
+  try {
+    return fs.readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export interface CifarOptions {
-  /** An extracted cifar-10-batches-bin folder to read instead of downloading. */
+  /** An extracted cifar-10-batches-bin folder, or the cifar-10-binary.tar.gz archive, to read instead of downloading. */
   dataDirectory?: string;
   /** Where the archive is downloaded and kept (required unless dataDirectory is given). */
   cacheDirectory?: string;
   /** Download URL (default CIFAR10_URL); tests point this at a local server. */
   url?: string;
-  /** Expected MD5 of the archive (default CIFAR10_MD5). */
+  /**
+   * Expected MD5 of the archive (default CIFAR10_MD5 for a download; an archive given as dataDirectory is checked
+   * only when this is set: gzip's own checksum catches a damaged file, and the contents are checked in full).
+   */
   md5?: string;
   onProgress?: ProgressCallback;
 }
@@ -182,8 +210,13 @@ export interface CifarOptions {
 /** Loads CIFAR-10 (32x32x3), downloading the archive into the cache folder on first use. */
 export async function loadCifar10(options: CifarOptions): Promise<Dataset> {
   if (options.dataDirectory !== undefined) {
-    const folder = path.resolve(options.dataDirectory);
-    return cifarFromFiles(readCifarFolder(folder), folder);
+    const given = path.resolve(options.dataDirectory);
+    if (pathKind(given) === 'file') {
+      // The archive as downloaded: read in place (tar-stream), as the cache's copy is.
+      if (!isGzipFile(given)) throw new Error(`CIFAR-10: ${given} is a file but not a gzip archive; expected a folder holding ${CIFAR_HOLDING}`);
+      return cifarFromFiles(await readCifarArchive(given, options.md5, false), given);
+    }
+    return cifarFromFiles(readCifarFolder(given), given);
   }
   if (options.cacheDirectory === undefined) throw new Error('loadCifar10: cacheDirectory or dataDirectory is required');
   const archive = path.resolve(options.cacheDirectory, CIFAR10_ARCHIVE);

@@ -17,6 +17,8 @@ export interface IdxArray {
 export interface IdxExpectation {
   /** Required number of dimensions (3 for images, 1 for labels). */
   ndims?: number;
+  /** What the file holds, for errors (default: "images" for 3 dimensions, "labels" for 1). */
+  what?: string;
   /** Required sizes; `undefined` entries are free (for example [undefined, 28, 28]). */
   dims?: (number | undefined)[];
 }
@@ -49,20 +51,22 @@ export function parseIdx(bytes: Uint8Array, file: string, expect: IdxExpectation
   if (bytes.length < 4) {
     throw new Error(`${file}: ${bytes.length} bytes is too short for an IDX header (expected at least 4)`);
   }
-  if (bytes[0] !== 0 || bytes[1] !== 0) {
-    const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(`${file}: bad IDX magic number ${magic}; expected 00 00 <type> <ndims>`);
-  }
   const type = bytes[2];
-  if (type !== 0x08) {
-    const name = IDX_TYPES[type] ?? 'unknown';
-    throw new Error(`${file}: IDX element type 0x${type.toString(16).padStart(2, '0')} (${name}); expected 0x08 (unsigned byte)`);
-  }
   const ndims = bytes[3];
-  if (ndims === 0) throw new Error(`${file}: IDX header says 0 dimensions; expected at least 1`);
-  if (expect.ndims !== undefined && ndims !== expect.ndims) {
-    throw new Error(`${file}: IDX header says ${ndims} dimensions; expected ${expect.ndims}`);
+  // The magic number is the whole first word, 0x000008NN for NN-dimensional unsigned bytes: judged as one, so
+  // that a labels file (0x00000801) where images belong reads as a bad magic number, not a count of dimensions.
+  const wantDims = expect.ndims ?? ndims;
+  if (bytes[0] !== 0 || bytes[1] !== 0 || type !== 0x08 || ndims !== wantDims) {
+    const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+    const magic = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false);
+    const what = expect.what ?? (wantDims === 3 ? 'images' : wantDims === 1 ? 'labels' : `${wantDims}-dimensional data`);
+    let why: string;
+    if (bytes[0] !== 0 || bytes[1] !== 0) why = 'not an IDX file (its first two bytes must be 0)';
+    else if (type !== 0x08) why = `element type 0x${type.toString(16).padStart(2, '0')} (${IDX_TYPES[type] ?? 'unknown'}); only 0x08 (unsigned byte) is read`;
+    else why = `${ndims} dimension${ndims === 1 ? '' : 's'} where ${what} have ${wantDims}${ndims === 1 ? ' (a labels file?)' : ndims === 3 ? ' (an images file?)' : ''}`;
+    throw new Error(`${file}: bad IDX magic number ${hex(magic)} (expected ${hex(0x800 + wantDims)} for ${what}): ${why}`);
   }
+  if (ndims === 0) throw new Error(`${file}: IDX header says 0 dimensions; expected at least 1`);
   const headerBytes = 4 + 4 * ndims;
   if (bytes.length < headerBytes) {
     throw new Error(`${file}: truncated IDX header: ${bytes.length} bytes; expected at least ${headerBytes} for ${ndims} dimensions`);

@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import type { Dataset, Split } from './dataset';
+import { pathKind, requireDataFolder } from './folders';
 import { validateDataset } from './dataset';
 import { JpegDecoder, type RgbaImage } from './jpeg';
 import type { ProgressCallback } from './progress';
@@ -224,17 +225,13 @@ export interface Imagenet64Options {
 /** Loads 64x64 ImageNet from `<dataDirectory>/train` (train split) and `<dataDirectory>/valid` (test split). */
 export async function loadImagenet64(options: Imagenet64Options): Promise<Dataset> {
   const root = path.resolve(options.dataDirectory);
-  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
-    throw new Error(
-      `imagenet64 folder ${root} does not exist; expected a folder with train/ and valid/, each holding a ` +
-        `subfolder of 64x64 PNG or JPEG images (pass { dataDirectory })`,
-    );
-  }
+  requireDataFolder(root, { dataset: 'imagenet64', holding: 'train/ and valid/, each holding a subfolder of 64x64 PNG or JPEG images' });
   const splits: Split[] = [];
   for (const name of ['train', 'valid']) {
     const dir = path.join(root, name);
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-      throw new Error(`imagenet64: folder ${dir} is missing; expected ${root} to hold train/ and valid/ folders of 64x64 images`);
+    const kind = pathKind(dir);
+    if (kind !== 'folder') {
+      throw new Error(`imagenet64: folder ${dir} is ${kind === 'file' ? 'a file' : 'missing'}; expected ${root} to hold train/ and valid/ folders of 64x64 images`);
     }
     splits.push(await readImageFolder(dir, { size: IMAGENET64_SIZE, maxImages: options.maxPerSplit, onProgress: options.onProgress }));
   }

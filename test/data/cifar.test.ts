@@ -79,6 +79,60 @@ test('an extracted cifar-10-batches-bin folder loads (dataDirectory), and a miss
   await assert.rejects(loadDataset('cifar10', { ...quiet, dataDirectory: dir }), /data_batch_4\.bin: 3000 bytes is not a whole/);
 });
 
+test('the data folder may be the cifar-10-binary.tar.gz itself: it loads without a download, and a damaged one is named', async (t) => {
+  const dir = tempDir(t);
+  const archive = await cifarTarGz(cifarFiles(2, 3));
+  const file = path.join(dir, 'cifar-10-binary.tar.gz');
+  fs.writeFileSync(file, archive);
+  checkAgainstPattern(await loadDataset('cifar10', { ...quiet, dataDirectory: file }), 2, 3);
+  assert.equal((await loadDataset('cifar-gs', { ...quiet, dataDirectory: file })).channels, 1);
+  // gzip's checksum catches damage anywhere in the data; the user's file is not "cached" or to be deleted.
+  const damaged = Buffer.from(archive);
+  damaged[damaged.length - 10] ^= 0xff;
+  fs.writeFileSync(file, damaged);
+  await assert.rejects(loadDataset('cifar10', { ...quiet, dataDirectory: file }), (e: Error) => {
+    assert.ok(e.message.startsWith(`${file}: cannot read the CIFAR-10 archive`), e.message);
+    assert.match(e.message, /It may be damaged: download it again$/);
+    return true;
+  });
+  // An MD5, when given, is checked for such an archive too.
+  fs.writeFileSync(file, archive);
+  await assert.rejects(loadDataset('cifar10', { ...quiet, dataDirectory: file, md5: '0'.repeat(32) }), new RegExp(`${file}: MD5 is ${md5(archive)}; expected 0{32}\\. The archive is damaged or not the official one`));
+});
+
+test('a data folder that is a file but no archive, or does not exist, says what was expected', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'data_batch_1.bin');
+  fs.writeFileSync(file, cifarFiles(1, 1).get('data_batch_1.bin')!);
+  await assert.rejects(loadDataset('cifar10', { ...quiet, dataDirectory: file }), (e: Error) => {
+    assert.equal(e.message, `CIFAR-10: ${file} is a file but not a gzip archive; expected a folder holding the extracted cifar-10-batches-bin files ` +
+      '(data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin, batches.meta.txt), or the cifar-10-binary.tar.gz archive itself');
+    return true;
+  });
+  const absent = path.join(dir, 'nowhere');
+  await assert.rejects(loadDataset('cifar10', { ...quiet, dataDirectory: absent }), (e: Error) => {
+    assert.ok(e.message.startsWith(`CIFAR-10: data folder ${absent} does not exist; expected a folder holding the extracted cifar-10-batches-bin files`), e.message);
+    assert.match(e.message, /Leave the data folder unset to download the archive$/);
+    return true;
+  });
+});
+
+test('a folder holding only cifar-10-batches-bin/ (where the archive was extracted) names that subfolder', async (t) => {
+  const dir = tempDir(t);
+  const inner = path.join(dir, 'cifar-10-batches-bin');
+  fs.mkdirSync(inner);
+  for (const [name, data] of cifarFiles(1, 1)) fs.writeFileSync(path.join(inner, name), data);
+  await assert.rejects(loadDataset('cifar10', { ...quiet, dataDirectory: dir }), (e: Error) => {
+    assert.equal(e.message, `CIFAR-10: ${dir} holds none of the CIFAR-10 files, but it holds cifar-10-batches-bin: use ${inner} as the data folder`);
+    return true;
+  });
+  assert.equal((await loadDataset('cifar10', { ...quiet, dataDirectory: inner })).train.count, 5);
+  // The download cache (which holds the archive) given as the data folder: the archive is named.
+  fs.rmSync(inner, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'cifar-10-binary.tar.gz'), await cifarTarGz(cifarFiles(1, 1)));
+  await assert.rejects(loadDataset('cifar10', { ...quiet, dataDirectory: dir }), new RegExp(`use ${path.join(dir, 'cifar-10-binary\\.tar\\.gz')} as the data folder$`));
+});
+
 test('download: happy path, progress reported, then loads from the cache without the network', async (t) => {
   const archive = await cifarTarGz(cifarFiles(2, 3));
   const server = await localServer(t, (_req, res) => {

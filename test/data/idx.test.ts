@@ -28,17 +28,46 @@ test('parses a valid IDX file, raw and gzipped, to the same result', (t) => {
 test('wrong magic number is an error naming the file', () => {
   const bytes = images5();
   bytes[0] = 0x08; // e.g. a little-endian or foreign file
-  assert.throws(() => parseIdx(bytes, 'some/file-idx3-ubyte'), /some\/file-idx3-ubyte: bad IDX magic number 08 00 08 03; expected 00 00/);
+  assert.throws(() => parseIdx(bytes, 'some/file-idx3-ubyte'), (e: Error) => {
+    assert.equal(e.message, 'some/file-idx3-ubyte: bad IDX magic number 0x08000803 (expected 0x00000803 for images): not an IDX file (its first two bytes must be 0)');
+    return true;
+  });
+});
+
+test('a magic number announcing other dimensions is a bad magic number, with the expected one for images or labels', (t) => {
+  // Images files start 0x00000803, labels files 0x00000801: a 4-dimensional file, or a labels file, where images belong.
+  const dir = tempDir(t);
+  const file = path.join(dir, 'train-images-idx3-ubyte');
+  fs.writeFileSync(file, idxBytes([5, 2, 3, 1], new Uint8Array(30)));
+  assert.throws(() => readIdxSplit(file, file, shape), (e: Error) => {
+    assert.equal(e.message, `${file}: bad IDX magic number 0x00000804 (expected 0x00000803 for images): 4 dimensions where images have 3`);
+    return true;
+  });
+  fs.writeFileSync(file, labels(5));
+  assert.throws(() => readIdxSplit(file, file, shape), (e: Error) => {
+    assert.equal(e.message, `${file}: bad IDX magic number 0x00000801 (expected 0x00000803 for images): 1 dimension where images have 3 (a labels file?)`);
+    return true;
+  });
+  const labelsFile = path.join(dir, 'train-labels-idx1-ubyte');
+  fs.writeFileSync(labelsFile, images5());
+  fs.writeFileSync(file, images5());
+  assert.throws(() => readIdxSplit(file, labelsFile, shape), (e: Error) => {
+    assert.equal(e.message, `${labelsFile}: bad IDX magic number 0x00000803 (expected 0x00000801 for labels): 3 dimensions where labels have 1 (an images file?)`);
+    return true;
+  });
 });
 
 test('an element type other than unsigned byte is an error naming it', () => {
   const bytes = images5();
   bytes[2] = 0x0d;
-  assert.throws(() => parseIdx(bytes, 'f'), /f: IDX element type 0x0d \(float \(float32\)\); expected 0x08 \(unsigned byte\)/);
+  assert.throws(() => parseIdx(bytes, 'f'), (e: Error) => {
+    assert.equal(e.message, 'f: bad IDX magic number 0x00000d03 (expected 0x00000803 for images): element type 0x0d (float (float32)); only 0x08 (unsigned byte) is read');
+    return true;
+  });
 });
 
 test('wrong number of dimensions or wrong image size is an error', () => {
-  assert.throws(() => parseIdx(labels(4), 'labels-file', { ndims: 3 }), /labels-file: IDX header says 1 dimensions; expected 3/);
+  assert.throws(() => parseIdx(labels(4), 'labels-file', { ndims: 3 }), /labels-file: bad IDX magic number 0x00000801 \(expected 0x00000803 for images\)/);
   assert.throws(
     () => parseIdx(images5(), 'img', { ndims: 3, dims: [undefined, 28, 28] }),
     /img: IDX dimension 1 is 2 \(dims 5x2x3\); expected 28/,

@@ -195,10 +195,19 @@ test('damaged JPEGs give errors naming the file, never a crash of this process',
 test('imagenet64: missing folders are errors naming them', async (t) => {
   const root = tempDir(t);
   await assert.rejects(loadDataset('imagenet64', { ...quiet, dataDirectory: path.join(root, 'nowhere') }), (e: Error) => {
-    assert.ok(e.message.includes(`${path.join(root, 'nowhere')} does not exist`), e.message);
-    assert.match(e.message, /train\/ and valid\//);
+    assert.equal(e.message, `imagenet64: data folder ${path.join(root, 'nowhere')} does not exist; expected a folder holding train/ and valid/, ` +
+      'each holding a subfolder of 64x64 PNG or JPEG images. Set the data folder with -D DIR on the command line, or { dataDirectory: DIR } ' +
+      'in prepare(config, ...) or loadDataset(task, ...) in a notebook');
     return true;
   });
+  const archive = path.join(root, 'imagenet64.tar');
+  fs.writeFileSync(archive, 'an archive');
+  await assert.rejects(loadDataset('imagenet64', { ...quiet, dataDirectory: archive }), (e: Error) => {
+    assert.equal(e.message, `imagenet64: ${archive} is a file, not a folder; expected a folder holding train/ and valid/, each holding a ` +
+      'subfolder of 64x64 PNG or JPEG images. It looks like an archive: extract it and use the extracted folder');
+    return true;
+  });
+  fs.rmSync(archive);
   makeTree(root);
   fs.rmSync(path.join(root, 'valid'), { recursive: true });
   await assert.rejects(loadDataset('imagenet64', { ...quiet, dataDirectory: root }), new RegExp(`folder ${path.join(root, 'valid')} is missing`));

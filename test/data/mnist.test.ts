@@ -96,6 +96,31 @@ test('fashion-mnist: a missing folder is an error naming it and how to get the d
     assert.match(e.message, /\/nonexistent\/fashion does not exist/);
     assert.match(e.message, /apt-get install dataset-fashion-mnist/);
     assert.match(e.message, /github\.com\/zalandoresearch\/fashion-mnist/);
+    // Read at a terminal as often as in a notebook: both ways of setting the folder, not a code-only "{ dataDirectory }".
+    assert.match(e.message, /into a folder, then set the data folder with -D DIR on the command line, or \{ dataDirectory: DIR \} in prepare/);
+    return true;
+  });
+});
+
+test('a data folder that is a file says so: an IDX file names its folder, an archive is to be extracted', async (t) => {
+  const dir = tempDir(t);
+  const idx = path.join(dir, 'train-images-idx3-ubyte.gz');
+  fs.writeFileSync(idx, zlib.gzipSync(idxBytes([1, 28, 28], new Uint8Array(784))));
+  const holding = 'expected a folder holding the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; raw or .gz).';
+  await assert.rejects(loadDataset('mnist', { ...quiet, dataDirectory: idx }), (e: Error) => {
+    assert.equal(e.message, `mnist: ${idx} is a file, not a folder; ${holding} It is one of those files: use its folder, ${dir}`);
+    return true;
+  });
+  const archive = path.join(dir, 'fashion.tar.gz');
+  fs.writeFileSync(archive, zlib.gzipSync(Buffer.from('not really')));
+  await assert.rejects(loadDataset('fashion-mnist', { ...quiet, dataDirectory: archive }), (e: Error) => {
+    assert.equal(e.message, `fashion-mnist: ${archive} is a file, not a folder; ${holding} It looks like an archive: extract it and use the extracted folder`);
+    return true;
+  });
+  const absent = path.join(dir, 'nowhere');
+  await assert.rejects(loadDataset('mnist', { ...quiet, dataDirectory: absent }), (e: Error) => {
+    assert.equal(e.message, `mnist: data folder ${absent} does not exist; ${holding} ` +
+      'Set the data folder with -D DIR on the command line, or { dataDirectory: DIR } in prepare(config, ...) or loadDataset(task, ...) in a notebook');
     return true;
   });
 });
