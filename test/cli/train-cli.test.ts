@@ -32,7 +32,7 @@ describe('npm run train', () => {
     assert.deepEqual(Object.keys(lines[0]).sort(), ['epoch', 'seconds', 'test_bits_per_dim', 'train_bits_per_dim']);
     assert.equal(lines[0].epoch, 0);
     assert.ok(lines[0].test_bits_per_dim > 7 && lines[0].test_bits_per_dim < 9, first.stdout);
-    assert.match(first.stderr, /backend: wasm/);
+    assert.match(first.stderr, /backend: (native|wasm) /); // native where its addon is built (lib/backend/native.ts)
     assert.match(first.stderr, /model: gated, \d+ parameters/);
     assert.ok(fs.existsSync(path.join(out, 'checkpoint.ckpt')));
     const history = JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8'));
