@@ -89,6 +89,32 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   return bytes;
 }
 
+const TENSOR_KINDS = ['weight', 'adam-m', 'adam-v'];
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+
+/**
+ * Checks one header entry before any tensor is made from it: tfjs's own error for a length that does not match
+ * the shape names neither the file nor the tensor.
+ */
+function checkTensorEntry(entry: TensorEntry, index: number, source: string): void {
+  const where = `${source}: tensor ${index}`;
+  if (typeof entry !== 'object' || entry === null) throw new Error(`${where} is ${JSON.stringify(entry)}; expected { name, shape, offset, length }`);
+  const { name, shape, offset, length } = entry;
+  const kind = typeof name === 'string' ? name.slice(0, name.indexOf(':')) : undefined;
+  if (typeof name !== 'string' || !TENSOR_KINDS.includes(kind!)) {
+    throw new Error(`${where} has name ${JSON.stringify(name)}; expected "<${TENSOR_KINDS.join('|')}>:<parameter>"`);
+  }
+  if (!Array.isArray(shape) || !shape.every(isCount)) throw new Error(`${source}: tensor ${name} has shape ${JSON.stringify(shape)}; expected a list of sizes`);
+  if (!isCount(offset) || !isCount(length)) {
+    throw new Error(`${source}: tensor ${name} has offset ${JSON.stringify(offset)} and length ${JSON.stringify(length)}; expected counts of float32 values`);
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (length !== size) {
+    throw new Error(`${source}: tensor ${name} has shape ${shape.join('x')} (${size} values) but ${length} values stored; expected ${size} (corrupt or edited file)`);
+  }
+}
+
 /** Parses checkpoint bytes; `source` names the file in errors. */
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
@@ -105,6 +131,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   }
   const dataStart = Math.ceil((12 + headerLength) / 4) * 4;
   const floats = (bytes.length - dataStart) / 4;
+  if (!Array.isArray(header.tensors)) throw new Error(`${source}: corrupt header: "tensors" is ${JSON.stringify(header.tensors)}, expected a list of tensor entries`);
+  header.tensors.forEach((t, i) => checkTensorEntry(t, i, source));
   const needed = header.tensors.reduce((n, t) => Math.max(n, t.offset + t.length), 0);
   if (!Number.isInteger(floats) || floats !== needed) {
     throw new Error(`${source}: tensor data has ${bytes.length - dataStart} bytes, expected ${needed * 4} (truncated or corrupt file)`);
@@ -132,28 +160,41 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
 
 /** Copies checkpoint weights into a model's parameters; every parameter must be present with its shape. */
 export function loadWeights(params: ParamStore, checkpoint: Checkpoint, source = 'checkpoint'): void {
+  // Every check before the first assignment, so that an error never leaves a half-loaded model.
   for (const [name, variable] of params.variables) {
     const saved = checkpoint.weights.get(name);
     if (!saved) throw new Error(`${source}: no weights for parameter ${name}; was it saved from a different model config?`);
     if (saved.shape.join('x') !== variable.shape.join('x')) {
       throw new Error(`${source}: parameter ${name} has shape ${saved.shape.join('x')}, the model expects ${variable.shape.join('x')}`);
     }
-    variable.assign(tf.tensor(saved.values, variable.shape));
+    if (saved.values.length !== variable.size) {
+      throw new Error(`${source}: parameter ${name} has ${saved.values.length} values, its shape ${variable.shape.join('x')} needs ${variable.size}`);
+    }
   }
   const extra = [...checkpoint.weights.keys()].filter((name) => !params.variables.has(name));
   if (extra.length > 0) throw new Error(`${source}: unexpected parameters ${extra.join(', ')} for this model config`);
+  for (const [name, variable] of params.variables) tf.tidy(() => variable.assign(tf.tensor(checkpoint.weights.get(name)!.values, variable.shape)));
 }
 
 /** Restores Adam's moments and iteration count into a fresh optimizer for these parameters. */
 export async function loadOptimizer(optimizer: tf.AdamOptimizer, params: ParamStore, checkpoint: Checkpoint, source = 'checkpoint'): Promise<void> {
   if (!checkpoint.optimizer) throw new Error(`${source}: has no optimizer state to resume from`);
   const { iterations, moments } = checkpoint.optimizer;
+  // Every check before the first tensor is made, so that an error leaks none.
+  for (const [name, variable] of params.variables) {
+    const saved = moments.get(name);
+    if (!saved) throw new Error(`${source}: no optimizer moments for parameter ${name}`);
+    for (const [moment, values] of [['first (adam-m)', saved.m], ['second (adam-v)', saved.v]] as const) {
+      if (values.length !== variable.size) {
+        throw new Error(`${source}: Adam's ${moment} moment of parameter ${name} has ${values.length} values, its shape ${variable.shape.join('x')} needs ${variable.size}`);
+      }
+    }
+  }
   const named: { name: string; tensor: tf.Tensor }[] = [{ name: 'iter', tensor: tf.scalar(iterations, 'int32') }];
   const ms: { name: string; tensor: tf.Tensor }[] = [];
   const vs: { name: string; tensor: tf.Tensor }[] = [];
   for (const [name, variable] of params.variables) {
-    const saved = moments.get(name);
-    if (!saved) throw new Error(`${source}: no optimizer moments for parameter ${name}`);
+    const saved = moments.get(name)!;
     ms.push({ name: `${variable.name}/m`, tensor: tf.tensor(saved.m, variable.shape) });
     vs.push({ name: `${variable.name}/v`, tensor: tf.tensor(saved.v, variable.shape) });
   }
