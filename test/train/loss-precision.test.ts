@@ -1,22 +1,26 @@
 /**
  * Reported bits/dim are exact to 1e-6 on every backend: with all-zero logits every subpixel's loss is
  * ln 256 nats, so a batch is exactly 8 bits/dim. The wasm backend's tf.mean adds a whole batch sequentially
- * in float32 and reported 8.00082 (64x28x28x1) and 8.0051 (64x32x32x3); the cpu backend adds in float64. Both
- * backends run here, through the trainer's own step and evaluation. On cpu the trainer runs on smaller images:
+ * in float32 and reported 8.00082 (64x28x28x1) and 8.0051 (64x32x32x3), as did the native backend built on it;
+ * the cpu backend adds in float64. Each backend runs here (native where its addon is built), through the
+ * trainer's own step and evaluation. On cpu the trainer runs on smaller images:
  * its pure-JS kernels take ~45 s (28x28x1) and ~3 min (32x32x3) per batch of 64 on this machine, and its own
  * sums are float64 anyway; the full-size constant means are checked there on the reduction itself.
  */
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from '../../lib/backend';
+import { registerNativeBackend } from '../../lib/backend/native';
 import { Dataset } from '../../lib/data';
 import { PixelVAE } from '../../lib/models/vae';
 import { accurateMean, accurateSum, natsToBits } from '../../lib/train/loss';
 import { disposeRun, Run, startRun } from '../../lib/train/run';
+import { nativeOrSkip } from '../backend/native-require';
 
 tf.enableProdMode();
 registerWasmGradientKernels();
+registerNativeBackend();
 
 /** Reported values must equal the exact ones this closely (bits/dim). */
 const EXACT = 1e-6;
@@ -52,13 +56,22 @@ function assertExact(got: number, want: number, what: string): void {
 
 const BACKENDS = [
   { backend: 'wasm', shapes: [[28, 28, 1], [32, 32, 3]], vaeSize: 28 },
+  // The wasm backend with oneDNN kernels (lib/backend/native.ts), where its addon is built.
+  { backend: 'native', shapes: [[28, 28, 1], [32, 32, 3]], vaeSize: 28 },
   { backend: 'cpu', shapes: [[14, 14, 1], [8, 8, 3]], vaeSize: 14 },
 ];
 
 for (const { backend, shapes, vaeSize } of BACKENDS) {
   describe(`exact bits/dim on the ${backend} backend`, () => {
-    test(`a PixelCNN with all-zero logits reports exactly 8 bits/dim for a train step and an evaluation, batch 64 of ${shapes.map((s) => s.join('x')).join(' and ')}`, async () => {
+    /** Switches to this backend; false (the test skipped, saying why) where the native addon is not built. */
+    const use = async (t: TestContext): Promise<boolean> => {
+      if (backend === 'native' && !nativeOrSkip(t)) return false;
       assert.ok(await tf.setBackend(backend));
+      return true;
+    };
+
+    test(`a PixelCNN with all-zero logits reports exactly 8 bits/dim for a train step and an evaluation, batch 64 of ${shapes.map((s) => s.join('x')).join(' and ')}`, async (t) => {
+      if (!(await use(t))) return;
       for (const [h, w, c] of shapes) {
         const run = startRun(dataset(h, w, c), { kind: 'gated', layers: 1, kernelSize: 3, channels: c }, { batchSize: 64 });
         zeroWeights(run);
@@ -69,8 +82,8 @@ for (const { backend, shapes, vaeSize } of BACKENDS) {
       }
     });
 
-    test(`a PixelVAE with a constant posterior reports its KL and negative ELBO exactly, batch 64 of ${vaeSize}x${vaeSize}x1`, async () => {
-      assert.ok(await tf.setBackend(backend));
+    test(`a PixelVAE with a constant posterior reports its KL and negative ELBO exactly, batch 64 of ${vaeSize}x${vaeSize}x1`, async (t) => {
+      if (!(await use(t))) return;
       const z = 32;
       const run = startRun(dataset(vaeSize, vaeSize, 1), { kind: 'vae-straight', latentSize: z, layers: 1, kernelSize: 3, channels: 4, vaeChannels: 4 }, { batchSize: 64 });
       zeroWeights(run);
@@ -90,8 +103,8 @@ for (const { backend, shapes, vaeSize } of BACKENDS) {
       disposeRun(run);
     });
 
-    test('accurateSum and accurateMean: float32-exact on constants, tf.sum and tf.mean gradients', async () => {
-      assert.ok(await tf.setBackend(backend));
+    test('accurateSum and accurateMean: float32-exact on constants, tf.sum and tf.mean gradients', async (t) => {
+      if (!(await use(t))) return;
       // Batches of the losses all-zero logits give, ln 256 nats each, at full size.
       for (const shape of [[64, 28, 28, 1], [64, 32, 32, 3]]) {
         const losses = tf.fill(shape, Math.log(256));
