@@ -8,14 +8,17 @@ import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
 import { initBackend } from '../backend';
-import { loadDataset, TASK_NAMES } from '../data';
-import { isVaeKind, MODEL_KINDS, ModelKind, parameterCount } from '../models';
+import { isTaskName, loadDataset, TASK_NAMES, TaskName } from '../data';
+import { taskShape } from '../data/tasks';
+import { isVaeKind, MODEL_KINDS, ModelConfig, ModelKind, parameterCount } from '../models';
 import { isPixelVAE } from '../models/vae';
 import { latentUsage } from '../diagnostics/latent-usage';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
-import { checkpointRun, disposeRun, resumeRun, Run, startRun } from '../train/run';
+import { Checkpoint } from '../train/checkpoint';
+import { ConfigChange, RESUMABLE_TRAIN_FIELDS, TrainConfig, trainConfig, trainConfigChanges } from '../train/config';
+import { checkpointRun, checkShape, disposeRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
 import { defaultWorkerCount, startGradientWorkers } from '../train/workers';
-import { EpochRecord } from '../train/trainer';
+import { EpochRecord, NonFiniteLossError } from '../train/trainer';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
 
@@ -82,7 +85,7 @@ export function commandLine(): Command {
     .description('Train a PixelCNN on a dataset; writes checkpoints, history.json and sample grids to a run folder')
     .addOption(new Option('-t, --task <task>', 'dataset').choices([...TASK_NAMES]).default('mnist'))
     .addOption(new Option('-m, --model <kind>', 'model').choices([...MODEL_KINDS]).default('gated'))
-    .option('-e, --epochs <n>', 'number of epochs', integer(1), 15)
+    .option('-e, --epochs <n>', 'number of epochs in all (with --resume: default the run\'s own; a larger N extends it)', integer(1), 15)
     .option('-b, --batch-size <n>', 'batch size', integer(1), 64)
     .option('-x, --layers <n>', 'number of masked/gated layers', integer(1), 5)
     .option('-k, --kernel-size <n>', 'kernel size (odd)', integer(1), 5)
@@ -99,7 +102,7 @@ export function commandLine(): Command {
     .option('--evaluate-every <n>', 'evaluate (and sample) every this many epochs', integer(1), 1)
     .option('-D, --data-directory <dir>', 'where the dataset is (see README)')
     .option('--out <dir>', 'run folder (default runs/<task>-<model>-<time>)')
-    .option('--resume <checkpoint>', 'continue from a checkpoint file or a run folder holding checkpoint.ckpt')
+    .option('--resume <checkpoint>', 'continue from a checkpoint file or a run folder holding checkpoint.ckpt, as the run was configured; flags defining the model or data must match it, -e -l --evaluate-every --test-limit --workers --kl-warmup --free-bits change it')
     .option('--seed <n>', 'seed for weights and data order', integer(0), 0)
     .option('--json', 'print one JSON line per epoch on stdout', false)
     .option('--no-samples', 'skip the sample grid after each evaluation')
@@ -113,86 +116,269 @@ function resolveCheckpoint(resume: string): string {
   return file;
 }
 
+/**
+ * Fails now, not after the dataset is loaded, when the run folder cannot be a folder: `out` is a file, or the
+ * nearest existing folder above it is a file.
+ */
+function checkOutFolder(out: string): void {
+  if (fs.existsSync(out)) {
+    if (!fs.statSync(out).isDirectory()) throw new Error(`--out ${out} is a file; expected a folder for the run (it is created if missing)`);
+    return;
+  }
+  let above = path.dirname(path.resolve(out));
+  while (!fs.existsSync(above)) above = path.dirname(above);
+  if (!fs.statSync(above).isDirectory()) throw new Error(`--out ${out}: cannot create the run folder there, ${above} is a file`);
+}
+
+function makeOutFolder(out: string): void {
+  try {
+    fs.mkdirSync(out, { recursive: true });
+  } catch (error) {
+    throw new Error(`--out ${out}: cannot create the run folder (${(error as Error).message})`);
+  }
+}
+
 /** Samples the 12x12 grid (top: from scratch; bottom: completing test images) and writes it as a PNG. */
 async function writeGrid(run: Run, file: string, seed: number): Promise<void> {
   const grid = await datasetGrid(run.model, run.dataset, { seed });
   writeFileAtomic(file, gridPng(grid, grid.layout));
 }
 
-export async function train(options: TrainOptions): Promise<Run> {
-  if (!options.resume && !isVaeKind(options.model) && (options.klWarmup || options.freeBits)) {
-    throw new Error(`--kl-warmup and --free-bits act on a PixelVAE's KL term (-m ${MODEL_KINDS.filter(isVaeKind).join(' or -m ')}); -m ${options.model} has none`);
+/**
+ * Options that define the model or the data each step sees. A resumed run keeps the checkpoint's: given on the
+ * command line they must equal it. Batch size, limit and seed are among them because they decide which examples
+ * each step and epoch see (and a PixelVAE's test noise is drawn per test batch), so changing them would splice
+ * a different run onto this one; start a new run for that.
+ */
+const DEFINING_OPTIONS = ['task', 'model', 'layers', 'kernelSize', 'channels', 'zsize', 'vaeDepth', 'vaeChannels', 'posteriorLogvarInit', 'seed', 'batchSize', 'limit'] as const;
+
+/** Options a resumed run may change, and the train config field each sets (the rest of training follows them). */
+const RESUMABLE_OPTIONS: Record<string, (typeof RESUMABLE_TRAIN_FIELDS)[number]> = {
+  epochs: 'epochs', learningRate: 'learningRate', evaluateEvery: 'evaluateEvery', testLimit: 'testLimit', klWarmup: 'klWarmupSteps', freeBits: 'freeBits',
+};
+
+/** How the user writes an option (`-x`, `--zsize`), for messages. */
+function flag(key: string): string {
+  const option = commandLine().options.find((o) => o.attributeName() === key);
+  return option ? option.short ?? option.long ?? key : key;
+}
+
+/** The task a checkpoint was trained on (the CLI records `task`; notebooks the dataset's name, which is the task's). */
+function recordedTask(checkpoint: Checkpoint): TaskName | undefined {
+  const { task, dataset } = checkpoint.meta ?? {};
+  return [task, dataset].find((name): name is TaskName => typeof name === 'string' && isTaskName(name));
+}
+
+/** Each defining option given on the command line that differs from the checkpoint, as `-x 3 (checkpoint: 5)`. */
+function resumeConflicts(options: TrainOptions, given: ReadonlySet<string>, checkpoint: Checkpoint): string[] {
+  const model = checkpoint.modelConfig;
+  const saved = trainConfig(checkpoint.trainConfig);
+  const vae = isVaeKind(model.kind);
+  const notVae = `${model.kind}, not a PixelVAE`;
+  // The checkpoint's value of each option, or why it has none.
+  const values: Record<(typeof DEFINING_OPTIONS)[number], { value: unknown; none?: string }> = {
+    task: { value: recordedTask(checkpoint) },
+    model: { value: model.kind },
+    layers: { value: model.layers },
+    kernelSize: { value: model.kernelSize },
+    channels: { value: model.channels },
+    zsize: { value: vae ? model.latentSize : undefined, none: notVae },
+    vaeDepth: { value: vae ? model.vaeDepth : undefined, none: notVae },
+    vaeChannels: { value: vae ? model.vaeChannels : undefined, none: notVae },
+    // Absent from PixelVAE checkpoints saved before the option existed, which all started at 0.
+    posteriorLogvarInit: { value: vae ? model.posteriorLogVarInit ?? 0 : undefined, none: notVae },
+    seed: { value: saved.seed },
+    batchSize: { value: saved.batchSize },
+    limit: { value: saved.limit, none: 'no limit' },
+  };
+  const conflicts: string[] = [];
+  for (const key of DEFINING_OPTIONS) {
+    if (!given.has(key)) continue;
+    const { value, none } = values[key];
+    // A task the checkpoint does not record is checked by image shape instead (checkShape).
+    if (key === 'task' && value === undefined) continue;
+    if (value !== options[key]) conflicts.push(`${flag(key)} ${String(options[key])} (checkpoint: ${value === undefined ? none : String(value)})`);
   }
-  const backend = await initBackend();
+  return conflicts;
+}
+
+/** One resumption, recorded in the first epoch it completes (history.json and the checkpoint's history). */
+export interface ResumeRecord {
+  /** Training steps done before the resumption. */
+  step: number;
+  /** The checkpoint it continued from. */
+  checkpoint: string;
+  /** Train config fields (and `workers`) the command line changed. */
+  changes: Record<string, ConfigChange>;
+}
+
+/** A path as one shell word. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Trains as the options say. `given` names the options typed on the command line (the others hold defaults):
+ * on --resume those define whether a flag changes the run, conflicts with it, or is left to the checkpoint.
+ * Returns undefined when there was nothing to train (a finished run resumed without a larger -e).
+ */
+export async function train(options: TrainOptions, given: ReadonlySet<string> = new Set()): Promise<Run | undefined> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.out !== undefined) checkOutFolder(options.out);
+  // Everything that can be checked without the data is checked first: a dataset can take minutes to download.
+  const checkpointFile = options.resume ? resolveCheckpoint(options.resume) : undefined;
+  const checkpoint = checkpointFile ? readCheckpoint(checkpointFile) : undefined;
+  const task = checkpoint && !given.has('task') ? recordedTask(checkpoint) ?? options.task : options.task;
+  const kind = checkpoint ? checkpoint.modelConfig.kind : options.model;
+  const modelOverrides: Partial<ModelConfig> = {
+    kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed,
+    ...(isVaeKind(options.model) ? { latentSize: options.zsize, vaeDepth: options.vaeDepth, vaeChannels: options.vaeChannels, posteriorLogVarInit: options.posteriorLogvarInit } : {}),
+  };
+  const shape = { name: task, ...taskShape(task) };
+  let resumeOverrides: Partial<TrainConfig> = {};
+  let changes: Record<string, ConfigChange> = {};
+  if (checkpoint && checkpointFile) {
+    const conflicts = resumeConflicts(options, given, checkpoint);
+    if (conflicts.length > 0) {
+      throw new Error(`--resume ${checkpointFile}: ${conflicts.length === 1 ? 'this flag differs' : 'these flags differ'} from the checkpoint, ` +
+        `and ${conflicts.length === 1 ? 'it defines' : 'they define'} the model or its data: ${conflicts.join(', ')}. ` +
+        'Leave them out to continue the run, or start a new run without --resume.');
+    }
+    checkShape(checkpoint.modelConfig, shape, checkpointFile);
+  } else {
+    modelConfigFor(shape, modelOverrides);
+  }
+  if (!isVaeKind(kind) && (options.klWarmup || options.freeBits)) {
+    throw new Error(`--kl-warmup and --free-bits act on a PixelVAE's KL term (-m ${MODEL_KINDS.filter(isVaeKind).join(' or -m ')}); ` +
+      `${checkpoint ? `the checkpoint's model, ${kind},` : `-m ${kind}`} has none`);
+  }
+  if (checkpoint && checkpointFile) {
+    const saved = trainConfig(checkpoint.trainConfig);
+    const typed = Object.entries(RESUMABLE_OPTIONS).filter(([key]) => given.has(key));
+    resumeOverrides = Object.fromEntries(typed.map(([key, field]) => [field, options[key as keyof TrainOptions]]));
+    changes = trainConfigChanges(Object.fromEntries(typed.map(([, field]) => [field, saved[field]])), resumeOverrides);
+    const done = checkpoint.trainerState?.position.epoch ?? 0;
+    const epochs = resumeOverrides.epochs ?? saved.epochs;
+    if (done >= epochs) {
+      if (epochs < done && given.has('epochs')) {
+        throw new Error(`-e ${epochs}: ${checkpointFile} has already trained ${done} epochs; -e is the total number of epochs, pass -e ${done + 1} or more to train further`);
+      }
+      log(`${checkpointFile}: the run is finished (${done} of ${epochs} epochs trained); nothing to do. Pass -e ${done + 1} or more (the new total) to train it further.`);
+      return undefined;
+    }
+  }
+
+  const backend = await initBackend();
   log(`backend: ${backend.description}`);
-  const dataset = await loadDataset(options.task, { dataDirectory: options.dataDirectory });
+  const recordedDirectory = checkpoint?.meta?.dataDirectory;
+  const dataDirectory = options.dataDirectory ?? (typeof recordedDirectory === 'string' ? recordedDirectory : undefined);
+  const dataset = await loadDataset(task, { dataDirectory });
   log(`dataset: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test, ${dataset.height}x${dataset.width}x${dataset.channels})`);
   const klOptions = {
     ...(options.klWarmup !== undefined ? { klWarmupSteps: options.klWarmup } : {}),
     ...(options.freeBits !== undefined ? { freeBits: options.freeBits } : {}),
   };
-  const trainOverrides = {
-    epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, limit: options.limit,
-    testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed, ...klOptions,
-  };
-  const checkpointFile = options.resume ? resolveCheckpoint(options.resume) : undefined;
-  const run = checkpointFile
-    ? await resumeRun(readCheckpoint(checkpointFile), dataset, { epochs: options.epochs, ...klOptions }, checkpointFile)
-    : startRun(dataset, {
-      kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed,
-      ...(isVaeKind(options.model) ? { latentSize: options.zsize, vaeDepth: options.vaeDepth, vaeChannels: options.vaeChannels, posteriorLogVarInit: options.posteriorLogvarInit } : {}),
-    }, trainOverrides);
-  const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${options.task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-  fs.mkdirSync(out, { recursive: true });
+  const run = checkpoint && checkpointFile
+    ? await resumeRun(checkpoint, dataset, resumeOverrides, checkpointFile)
+    : startRun(dataset, modelOverrides, {
+      epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, limit: options.limit,
+      testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed, ...klOptions,
+    });
+  const config = run.trainer.config;
+  const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  makeOutFolder(out);
   log(`model: ${run.model.config.kind}, ${parameterCount(run.model)} parameters; run folder: ${out}`);
-  const { klWarmupSteps, freeBits } = run.trainer.config;
-  if (klWarmupSteps) log(`KL warm-up: the KL weight rises from 0 to 1 over ${klWarmupSteps} steps (reported bits/dim stay the true negative ELBO)`);
-  if (freeBits) log(`free bits: each latent dimension's KL counts as at least ${freeBits} nats while training`);
-  const workers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name));
+  if (config.klWarmupSteps) log(`KL warm-up: the KL weight rises from 0 to 1 over ${config.klWarmupSteps} steps (reported bits/dim stay the true negative ELBO)`);
+  if (config.freeBits) log(`free bits: each latent dimension's KL counts as at least ${config.freeBits} nats while training`);
+  // Helper threads change how a step's batch is split (and so a PixelVAE's noise): a resumed run keeps its count.
+  const savedWorkers = typeof checkpoint?.meta?.workers === 'number' ? checkpoint.meta.workers : undefined;
+  const workerCount = options.workers ?? savedWorkers ?? defaultWorkerCount(backend.name);
+  if (checkpoint && given.has('workers') && workerCount !== savedWorkers) changes.workers = { from: savedWorkers ?? null, to: workerCount };
+  const workers = await startGradientWorkers(run, workerCount);
   log(workers ? `training on this thread + ${workers.count} helper worker thread${workers.count === 1 ? '' : 's'} (--workers ${workers.count})` : 'training on one thread');
+  const meta = { task, workers: workers?.count ?? 0, ...(dataDirectory !== undefined ? { dataDirectory: path.resolve(dataDirectory) } : {}) };
+
+  let resumed: ResumeRecord | undefined;
+  if (checkpointFile) {
+    const { step, position } = run.trainer.state;
+    resumed = { step, checkpoint: path.resolve(checkpointFile), changes };
+    const changed = Object.entries(changes).map(([field, { from, to }]) => {
+      const key = Object.keys(RESUMABLE_OPTIONS).find((k) => RESUMABLE_OPTIONS[k] === field) ?? field;
+      return `${flag(key)} ${from ?? 'unset'} -> ${to ?? 'unset'}`;
+    });
+    log(`resuming ${checkpointFile} after epoch ${position.epoch} (step ${step}), training to epoch ${config.epochs}` +
+      `${changed.length > 0 ? `; changed: ${changed.join(', ')}` : ''}`);
+  }
+  // The checkpoint a diverged run can go back to: the last one this run wrote, else the one it resumed from.
+  let lastCheckpoint = checkpointFile;
 
   const bar = new cliProgress.SingleBar({
     format: 'epoch {epoch} [{bar}] {value}/{total} batches | {bits} bits/dim | {eta_formatted} left',
     stream: process.stderr, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 10000,
   }, cliProgress.Presets.shades_classic);
   let barEpoch = -1;
-  await run.trainer.run({
-    onBatch: (info) => {
-      if (info.epoch !== barEpoch) {
-        bar.start(info.batchesPerEpoch, info.batch, { epoch: info.epoch, bits: '-' });
-        barEpoch = info.epoch;
+  try {
+    await run.trainer.run({
+      onBatch: (info) => {
+        if (info.epoch !== barEpoch) {
+          bar.start(info.batchesPerEpoch, info.batch, { epoch: info.epoch, bits: '-' });
+          barEpoch = info.epoch;
+        }
+        bar.update(info.batch + 1, { bits: info.bitsPerDim.toFixed(3) });
+      },
+      onEpoch: async (record: EpochRecord, history) => {
+        bar.stop();
+        barEpoch = -1;
+        // The record is the one in the trainer's history, so the checkpoint keeps it too.
+        if (resumed) Object.assign(record, { resumed });
+        resumed = undefined;
+        const file = path.join(out, 'checkpoint.ckpt');
+        saveCheckpoint(file, await checkpointRun(run, meta));
+        lastCheckpoint = file;
+        writeFileAtomic(path.join(out, 'history.json'), JSON.stringify(history.epochs, null, 1));
+        const line: Record<string, number | null> = { epoch: record.epoch, train_bits_per_dim: record.trainBitsPerDim, test_bits_per_dim: record.testBitsPerDim ?? null, seconds: record.seconds };
+        // Objectives with parts (a PixelVAE: reconstruction and kl, adding up to the bits/dim) get a key per part.
+        for (const [name, bits] of Object.entries(record.trainParts ?? {})) line[`train_${name}_bits_per_dim`] = bits;
+        if (record.trainParts) for (const name of Object.keys(record.trainParts)) line[`test_${name}_bits_per_dim`] = record.testParts?.[name] ?? null;
+        // A PixelVAE's KL does not say whether the PixelCNN uses z (notebook 04): measure it on the evaluated test images.
+        const usage = isPixelVAE(run.model) && record.testBitsPerDim !== undefined
+          ? await latentUsage(run.model, run.dataset.test.images, Math.min(run.dataset.test.count, config.testLimit ?? 1000), config.batchSize)
+          : undefined;
+        if (usage) line.test_z_saves_bits_per_image = usage.bitsPerImage;
+        if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+        const parts = (p: Record<string, number> | undefined) => p ? ` (${Object.entries(p).map(([name, bits]) => `${name} ${bits.toFixed(4)}`).join(' + ')})` : '';
+        log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${parts(record.trainParts)}${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim${parts(record.testParts)}` : ''} (${record.seconds.toFixed(1)} s)`);
+        if (usage) {
+          log(`z: on the first ${usage.images} test images, their own z saves ${usage.bitsPerImage.toFixed(1)} bits per image over another image's z` +
+            `${Math.abs(usage.bitsPerImage) < 1 ? ' (the PixelCNN ignores z: posterior collapse)' : ''}`);
+        }
+        if (record.testBitsPerDim !== undefined && options.samples) {
+          const grid = path.join(out, `samples-epoch-${record.epoch}.png`);
+          await writeGrid(run, grid, config.seed);
+          log(`samples: ${grid}`);
+        }
+      },
+    });
+  } catch (error) {
+    bar.stop();
+    // Both say the weights are unusable and to lower the learning rate; only here is it known which checkpoint to go
+    // back to. (The trainer's DivergenceError, for a loss that explodes but stays finite, is matched by name.)
+    if (error instanceof NonFiniteLossError || (error instanceof Error && error.name === 'DivergenceError')) {
+      const lower = Number((config.learningRate / 3).toPrecision(1));
+      if (lastCheckpoint) {
+        // Going back to the checkpoint this run resumed from loses the flags it was resumed with: repeat them.
+        const repeat = lastCheckpoint === checkpointFile
+          ? [...Object.keys(RESUMABLE_OPTIONS), 'workers'].filter((key) => key !== 'learningRate' && given.has(key)).map((key) => `${flag(key)} ${String(options[key as keyof TrainOptions])}`)
+          : [];
+        if (path.resolve(out) !== path.resolve(path.dirname(lastCheckpoint))) repeat.push(`--out ${shellWord(out)}`);
+        error.message += `; then resume from the last checkpoint: npm run train -- --resume ${shellWord(lastCheckpoint)} -l ${lower}${repeat.map((word) => ` ${word}`).join('')}`;
+      } else {
+        error.message += `; no checkpoint was written yet (one is written after each epoch), so start again, e.g. with -l ${lower}`;
       }
-      bar.update(info.batch + 1, { bits: info.bitsPerDim.toFixed(3) });
-    },
-    onEpoch: async (record: EpochRecord, history) => {
-      bar.stop();
-      barEpoch = -1;
-      saveCheckpoint(path.join(out, 'checkpoint.ckpt'), await checkpointRun(run, { task: options.task }));
-      writeFileAtomic(path.join(out, 'history.json'), JSON.stringify(history.epochs, null, 1));
-      const line: Record<string, number | null> = { epoch: record.epoch, train_bits_per_dim: record.trainBitsPerDim, test_bits_per_dim: record.testBitsPerDim ?? null, seconds: record.seconds };
-      // Objectives with parts (a PixelVAE: reconstruction and kl, adding up to the bits/dim) get a key per part.
-      for (const [name, bits] of Object.entries(record.trainParts ?? {})) line[`train_${name}_bits_per_dim`] = bits;
-      if (record.trainParts) for (const name of Object.keys(record.trainParts)) line[`test_${name}_bits_per_dim`] = record.testParts?.[name] ?? null;
-      // A PixelVAE's KL does not say whether the PixelCNN uses z (notebook 04): measure it on the evaluated test images.
-      const usage = isPixelVAE(run.model) && record.testBitsPerDim !== undefined
-        ? await latentUsage(run.model, run.dataset.test.images, Math.min(run.dataset.test.count, run.trainer.config.testLimit ?? 1000), run.trainer.config.batchSize)
-        : undefined;
-      if (usage) line.test_z_saves_bits_per_image = usage.bitsPerImage;
-      if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`);
-      const parts = (p: Record<string, number> | undefined) => p ? ` (${Object.entries(p).map(([name, bits]) => `${name} ${bits.toFixed(4)}`).join(' + ')})` : '';
-      log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${parts(record.trainParts)}${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim${parts(record.testParts)}` : ''} (${record.seconds.toFixed(1)} s)`);
-      if (usage) {
-        log(`z: on the first ${usage.images} test images, their own z saves ${usage.bitsPerImage.toFixed(1)} bits per image over another image's z` +
-          `${Math.abs(usage.bitsPerImage) < 1 ? ' (the PixelCNN ignores z: posterior collapse)' : ''}`);
-      }
-      if (record.testBitsPerDim !== undefined && options.samples) {
-        const file = path.join(out, `samples-epoch-${record.epoch}.png`);
-        await writeGrid(run, file, options.seed);
-        log(`samples: ${file}`);
-      }
-    },
-  });
+    }
+    disposeRun(run);
+    throw error;
+  }
   return run;
 }
 
@@ -204,8 +390,10 @@ export async function main(argv: string[]): Promise<number> {
     const code = (error as { exitCode?: number }).exitCode;
     return code === undefined ? 2 : code === 0 ? 0 : 2;
   }
-  const run = await train(program.opts<TrainOptions>());
-  disposeRun(run);
+  // Which options the user typed, as opposed to defaults: --resume treats the two differently.
+  const given = new Set(program.options.map((o) => o.attributeName()).filter((key) => program.getOptionValueSource(key) === 'cli'));
+  const run = await train(program.opts<TrainOptions>(), given);
+  if (run) disposeRun(run);
   return 0;
 }
 

@@ -51,3 +51,24 @@ export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   if (!Number.isInteger(config.seed)) throw new Error(`train config: seed must be an integer, got ${config.seed}`);
   return config;
 }
+
+/**
+ * The train config fields a resumed run may change: they steer the training still to come (how long, how fast,
+ * how it is evaluated, the KL schedule). The others (batch size, limit, seed) define which examples each step
+ * sees, so changing them would make a different run.
+ */
+export const RESUMABLE_TRAIN_FIELDS = ['epochs', 'learningRate', 'evaluateEvery', 'testLimit', 'klWarmupSteps', 'freeBits'] as const;
+
+/** A field's old and new value; null stands for unset (undefined does not survive JSON). */
+export interface ConfigChange { from: number | null; to: number | null }
+
+/** The fields of `after` that differ from `before`, by field name. */
+export function trainConfigChanges(before: Partial<TrainConfig>, after: Partial<TrainConfig>): Record<string, ConfigChange> {
+  const changes: Record<string, ConfigChange> = {};
+  const fields = new Set([...Object.keys(before), ...Object.keys(after)] as (keyof TrainConfig)[]);
+  for (const field of fields) {
+    const from = before[field] ?? null, to = after[field] ?? null;
+    if (from !== to) changes[field] = { from, to };
+  }
+  return changes;
+}

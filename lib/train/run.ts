@@ -17,24 +17,37 @@ export interface Run {
 }
 
 /**
+ * What a model config needs to know of its data: a loaded `Dataset`, or a name and a task's shape from
+ * `TASK_SHAPES` (lib/data/tasks.ts) to check options before the data is loaded.
+ */
+export type DataShape = Pick<Dataset, 'name' | 'height' | 'width' | 'channels'> & ({ classNames: readonly string[] } | { classes: number });
+
+function classCount(data: DataShape): number {
+  return 'classes' in data ? data.classes : data.classNames.length;
+}
+
+/**
  * A model config fitted to a dataset: image shape and colours from the data, classes for conditional models
  * (a PixelVAE's condition follows from its own options, see `modelConfig`).
  */
-export function modelConfigFor(dataset: Dataset, overrides: Partial<ModelConfig> = {}): ModelConfig {
+export function modelConfigFor(dataset: DataShape, overrides: Partial<ModelConfig> = {}): ModelConfig {
   const conditional = overrides.kind === 'conditional';
-  if (conditional && dataset.classNames.length === 0 && !overrides.conditionMapChannels) {
+  const classes = classCount(dataset);
+  if (conditional && classes === 0 && !overrides.conditionMapChannels) {
     throw new Error(`dataset ${dataset.name} has no class labels: a class-conditional model cannot be trained on it`);
   }
   return modelConfig({
     height: dataset.height, width: dataset.width, colours: dataset.channels,
-    ...(conditional ? { conditionSize: dataset.classNames.length } : {}),
+    ...(conditional ? { conditionSize: classes } : {}),
     ...overrides,
   });
 }
 
-function checkShape(config: ModelConfig, dataset: Dataset): void {
+/** Throws unless the model was built for the data's images; `source` (the checkpoint file) starts the message. */
+export function checkShape(config: ModelConfig, dataset: Pick<Dataset, 'name' | 'height' | 'width' | 'channels'>, source?: string): void {
   if (config.height !== dataset.height || config.width !== dataset.width || config.colours !== dataset.channels) {
-    throw new Error(`model expects ${config.height}x${config.width}x${config.colours} images, dataset ${dataset.name} has ${dataset.height}x${dataset.width}x${dataset.channels}`);
+    throw new Error(`${source ? `${source}: ` : ''}model expects ${config.height}x${config.width}x${config.colours} images, ` +
+      `dataset ${dataset.name} has ${dataset.height}x${dataset.width}x${dataset.channels}`);
   }
 }
 
@@ -58,7 +71,7 @@ export async function checkpointRun(run: Run, meta: Record<string, unknown> = {}
  * overrides the saved train config (e.g. more epochs).
  */
 export async function resumeRun(checkpoint: Checkpoint, dataset: Dataset, train: Partial<TrainConfig> = {}, source = 'checkpoint'): Promise<Run> {
-  checkShape(checkpoint.modelConfig, dataset);
+  checkShape(checkpoint.modelConfig, dataset, source);
   const model = buildModel(checkpoint.modelConfig);
   loadWeights(model.params, checkpoint, source);
   const config = trainConfig({ ...checkpoint.trainConfig, ...train });
