@@ -22,7 +22,7 @@ const gc = vm.runInNewContext('gc') as () => void;
 
 before(async () => { await setUpBackend(); });
 
-/** The wasm backend's heap (it only ever grows), or 0 on other backends. */
+/** The wasm heap (it only ever grows) of the wasm or native backend (a wasm backend underneath), or 0 on others. */
 function wasmHeapBytes(): number {
   const wasm = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
   return wasm?.HEAPU8?.buffer.byteLength ?? 0;
