@@ -19,6 +19,7 @@ import { ConfigChange, RESUMABLE_TRAIN_FIELDS, TrainConfig, trainConfig, trainCo
 import { checkpointRun, checkShape, disposeRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
 import { defaultWorkerCount, startGradientWorkers } from '../train/workers';
 import { EpochRecord, NonFiniteLossError } from '../train/trainer';
+import { DEFAULT_DIVERGENCE_OPTIONS, DivergenceError, DivergenceWarning } from '../train/divergence';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
 
@@ -107,6 +108,7 @@ export function commandLine(): Command {
     .option('--json', 'print one JSON line per epoch on stdout', false)
     .option('--no-samples', 'skip the sample grid after each evaluation')
     .option('--workers <n>', 'helper threads that share each training step (default: one per extra core on the wasm/cpu backends; 0 = none)', integer(0))
+    .allowExcessArguments(false)
     .exitOverride();
 }
 
@@ -317,9 +319,16 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
     stream: process.stderr, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 10000,
   }, cliProgress.Presets.shades_classic);
   let barEpoch = -1;
+  // The divergence warning in force at the latest step: an epoch that ends worse than uniform keeps the last checkpoint.
+  let diverging: DivergenceWarning | undefined;
   try {
     await run.trainer.run({
+      onWarning: (warning) => {
+        if (process.stderr.isTTY) process.stderr.write('\n'); // the progress bar holds the current line
+        log(`warning: ${warning.message}`);
+      },
       onBatch: (info) => {
+        diverging = info.divergence;
         if (info.epoch !== barEpoch) {
           bar.start(info.batchesPerEpoch, info.batch, { epoch: info.epoch, bits: '-' });
           barEpoch = info.epoch;
@@ -333,9 +342,19 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
         if (resumed) Object.assign(record, { resumed });
         resumed = undefined;
         const file = path.join(out, 'checkpoint.ckpt');
-        saveCheckpoint(file, await checkpointRun(run, meta));
-        lastCheckpoint = file;
-        writeFileAtomic(path.join(out, 'history.json'), JSON.stringify(history.epochs, null, 1));
+        // Weights worse than a uniform guess would replace the checkpoint a lower learning rate can restart from with
+        // one it cannot. The watch needs a full window of steps; the epoch's mean covers the steps before that.
+        const { uniformBitsPerDim, uniformMargin } = { ...DEFAULT_DIVERGENCE_OPTIONS, ...run.trainer.divergence };
+        const worseThanUniform = diverging?.kind === 'worse-than-uniform' ? `since step ${diverging.since}`
+          : record.trainBitsPerDim > uniformBitsPerDim + uniformMargin ? `in this epoch (${record.trainBitsPerDim.toPrecision(3)} bits/dim)` : undefined;
+        if (worseThanUniform) {
+          log(`checkpoint not written after epoch ${record.epoch}: the loss has been worse than uniform ${worseThanUniform}` +
+            `${lastCheckpoint ? `; ${lastCheckpoint} is kept` : ''}`);
+        } else {
+          saveCheckpoint(file, await checkpointRun(run, meta));
+          lastCheckpoint = file;
+          writeFileAtomic(path.join(out, 'history.json'), JSON.stringify(history.epochs, null, 1));
+        }
         const line: Record<string, number | null> = { epoch: record.epoch, train_bits_per_dim: record.trainBitsPerDim, test_bits_per_dim: record.testBitsPerDim ?? null, seconds: record.seconds };
         // Objectives with parts (a PixelVAE: reconstruction and kl, adding up to the bits/dim) get a key per part.
         for (const [name, bits] of Object.entries(record.trainParts ?? {})) line[`train_${name}_bits_per_dim`] = bits;
@@ -362,8 +381,8 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   } catch (error) {
     bar.stop();
     // Both say the weights are unusable and to lower the learning rate; only here is it known which checkpoint to go
-    // back to. (The trainer's DivergenceError, for a loss that explodes but stays finite, is matched by name.)
-    if (error instanceof NonFiniteLossError || (error instanceof Error && error.name === 'DivergenceError')) {
+    // back to. (The trainer's DivergenceError, for a loss that explodes but stays finite,.)
+    if (error instanceof NonFiniteLossError || error instanceof DivergenceError) {
       const lower = Number((config.learningRate / 3).toPrecision(1));
       if (lastCheckpoint) {
         // Going back to the checkpoint this run resumed from loses the flags it was resumed with: repeat them.

@@ -421,6 +421,9 @@ export class Trainer {
       this.state = { ...this.state, position: { epoch: epoch + 1, batchIndex: 0 }, epochNats: 0, epochExamples: 0, epochSeconds: 0 };
       if (this.state.epochParts) this.state.epochParts = {};
       await callbacks.onEpoch?.(record, this.state.history);
+      // Every await in a step resolves at once, so Node's nextTick and immediate queues would wait for the whole run,
+      // holding whatever a library deferred there (pngjs's stream parser held each grid's pixels: +4 MB per epoch).
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return this.state.history;
   }

@@ -191,6 +191,22 @@ describe('npm run train -- --resume', () => {
     assert.deepEqual(jsonLines(again.stdout).map((line) => line.epoch), [1, 2]);
     assert.equal(readCheckpoint(path.join(out, 'checkpoint.ckpt')).trainConfig?.epochs, 3);
   });
+
+  test('a run that diverges without NaN warns, keeps its last healthy checkpoint and stops pointing at it', () => {
+    const dir = copyOfBase('diverge');
+    const file = path.join(dir, 'checkpoint.ckpt');
+    const files = snapshot(dir);
+    // lr 1e6 keeps the loss finite but far above 8 bits/dim; the watch judges 20-step windows and stops after 100.
+    const result = train(['--resume', dir, '-e', '60', '-l', '1e6', '--json', '--no-samples']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /\nwarning: .*step \d+/);
+    assert.match(result.stderr, /error: training diverged: /);
+    assert.ok(result.stderr.endsWith(`; then resume from the last checkpoint: npm run train -- --resume ${file} -l 300000 -e 60\n`), result.stderr);
+    // Epochs that ended worse than uniform wrote neither checkpoint nor history: the epoch-1 files are untouched.
+    assert.match(result.stderr, /checkpoint not written after epoch 1: the loss has been worse than uniform in this epoch \([\d.e+]+ bits\/dim\); .*checkpoint\.ckpt is kept\n[\s\S]*checkpoint not written after epoch \d+: the loss has been worse than uniform since step \d+; /);
+    assert.ok(JSON.stringify(snapshot(dir)) === JSON.stringify(files), 'the run folder changed');
+    assert.ok(jsonLines(result.stdout).length > 1, 'some epochs completed before the stop');
+  });
 });
 
 describe('npm run train: checks before any data is read', () => {
