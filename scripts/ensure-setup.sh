@@ -15,6 +15,6 @@ bash scripts/setup-system.sh
 status=native/build/status.json
 if [ "${PIXEL_SKIP_NATIVE:-}" != 1 ] && ! node -e "process.exit(require('./$status').ok ? 0 : 1)" 2>/dev/null \
   && { [ ! -e "$status" ] || [ "$(stat -c %Z /usr/include/dnnl.hpp 2>/dev/null || echo 0)" -gt "$(stat -c %Y "$status")" ]; }; then
-  echo "ensure-setup: building the native backend's addon (native/, about a minute)"
+  echo "ensure-setup: building the native backend's addon (native/, about 10 s)"
   node scripts/build-native.js
 fi
