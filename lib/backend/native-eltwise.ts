@@ -2,12 +2,13 @@
  * Elementwise kernels and reductions of the native backend (see ./native.ts), chosen from a profile of a gated
  * PixelCNN training step after the convolutions had moved to oneDNN: the bias gradients' `Sum` over leading
  * axes, `Tanh` and `Sigmoid` of the gated activation, and our fused softmax cross-entropy
- * (lib/ops/softmax-cross-entropy.ts). The addon runs them on every core (oneDNN's JIT-compiled eltwise and
+ * (lib/ops/softmax-cross-entropy.ts) and gated activation (lib/ops/gated-activation.ts). The addon runs them on every core (oneDNN's JIT-compiled eltwise and
  * softmax primitives, OpenMP loops); the wasm versions run on one. Anything else goes to the wasm kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { SOFTMAX_CE_KERNEL } from '../ops/softmax-cross-entropy';
+import { GATED_ACTIVATION_GRAD_KERNEL, GATED_ACTIVATION_KERNEL } from '../ops/gated-activation';
 import { f32, KernelArgs, WasmBackendLike, wasmKernel } from './wasm-kernel-util';
 import type { NativeAddon } from './native';
 
@@ -20,6 +21,15 @@ export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, K
     eltwise(kind: 'tanh' | 'sigmoid', x: Float32Array, out: Float32Array): void;
     sumRows(x: Float32Array, out: Float32Array, rows: number, width: number): void;
     softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, nats: Float32Array, grad: Float32Array, rows: number, k: number): void;
+    gate(x: Float32Array, y: Float32Array, rows: number, c: number): void;
+    gateGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, c: number): void;
+  };
+  /** [..., 2c] -> rows (the leading axes' product) and c, or why not. */
+  const gateDims = (kernel: string, x: TensorInfo): [number, number] => {
+    const last = x.shape[x.shape.length - 1];
+    if (x.shape.length === 0 || last % 2 !== 0) throw new Error(`${kernel}: x's last axis must have an even size; got shape [${x.shape}]`);
+    if (x.dtype !== 'float32') throw new Error(`${kernel}: x must be float32, got ${x.dtype}`);
+    return [x.shape.slice(0, -1).reduce((p, v) => p * v, 1), last / 2];
   };
   const unary = (name: string, kind: 'tanh' | 'sigmoid'): Kernel => (args) => {
     const { x } = args.inputs;
@@ -60,6 +70,26 @@ export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, K
         a().softmaxCrossEntropy(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, f32(backend, nats), f32(backend, grad), rows, k);
       }
       return [nats, grad];
+    },
+    /** The gated activation (lib/ops/gated-activation.ts): the op's kernels exist only here and on cpu, no wasm fallback. */
+    [GATED_ACTIVATION_KERNEL]: (args) => {
+      const { x } = args.inputs;
+      const [rows, c] = gateDims(GATED_ACTIVATION_KERNEL, x);
+      const backend = args.backend as WasmBackendLike;
+      const y = backend.makeOutput([...x.shape.slice(0, -1), c], 'float32');
+      if (rows * c > 0) a().gate(f32(backend, x), f32(backend, y), rows, c);
+      return y;
+    },
+    [GATED_ACTIVATION_GRAD_KERNEL]: (args) => {
+      const { x, dy } = args.inputs;
+      const [rows, c] = gateDims(GATED_ACTIVATION_GRAD_KERNEL, x);
+      if (dy.dtype !== 'float32' || dy.shape.length !== x.shape.length || dy.shape.some((d, i) => d !== (i === x.shape.length - 1 ? c : x.shape[i]))) {
+        throw new Error(`${GATED_ACTIVATION_GRAD_KERNEL}: dy (${dy.dtype} [${dy.shape}]) does not match x [${x.shape}] with its last axis halved`);
+      }
+      const backend = args.backend as WasmBackendLike;
+      const dx = backend.makeOutput(x.shape, 'float32');
+      if (rows * c > 0) a().gateGrad(f32(backend, x), f32(backend, dy), f32(backend, dx), rows, c);
+      return dx;
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params';
+import { gatedActivation } from '../ops/gated-activation';
 
 /** Zero padding [top, bottom, left, right]. */
 export type Padding = [number, number, number, number];
@@ -42,8 +43,7 @@ export function applyConv(conv: Conv, x: tf.Tensor4D): tf.Tensor4D {
 
 /** Gated activation tanh(a) * sigmoid(b), where a and b are the two channel halves: [.., 2c] -> [.., c]. */
 export function gate(x: tf.Tensor4D): tf.Tensor4D {
-  const [a, b] = tf.split(x, 2, 3);
-  return tf.mul(tf.tanh(a), tf.sigmoid(b));
+  return gatedActivation(x);
 }
 
 /** Shifts rows down by one (zero first row): row i of the result holds row i-1 of x. */

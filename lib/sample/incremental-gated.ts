@@ -24,6 +24,7 @@ import { maskedWeight, scalePixels } from '../models/layers';
 import { RowCache } from './cache';
 import { finishStep, Incremental, pixelInputs, StepLogits, TensorPool } from './incremental';
 import { conditionTensors, disposeCondition, SamplePlan } from './plan';
+import { gatedActivation } from '../ops/gated-activation';
 
 interface Projection {
   weight: tf.Tensor2D; // [mapChannels, 2c]
@@ -222,8 +223,7 @@ export class GatedIncremental implements Incremental {
           if (layer.verticalMap && verticalMap) {
             pre = tf.add(pre, tf.reshape(tf.fused.matMul({ a: verticalMap, b: layer.verticalMap.weight, bias: layer.verticalMap.bias }), [count, width, 2 * c]));
           }
-          const [a, b] = tf.split(pre, 2, 2);
-          return tf.concat([rowBias, tf.mul(tf.tanh(a), tf.sigmoid(b))], 2) as tf.Tensor3D;
+          return tf.concat([rowBias, gatedActivation(pre)], 2) as tf.Tensor3D;
         });
         let data: Float32Array;
         try {
@@ -293,7 +293,8 @@ export class GatedIncremental implements Incremental {
         const [baseA, baseB] = this.bases[l];
         const a = tf.add(baseA, tf.matMul(h, layer.centreA));
         const b = tf.add(baseB, tf.matMul(h, layer.centreB));
-        const out = tf.fused.matMul({ a: tf.mul(tf.tanh(a), tf.sigmoid(b)) as tf.Tensor2D, b: layer.output, bias: layer.outputBias }) as tf.Tensor2D;
+        // the model's own gate kernel (not tanh * sigmoid), so both samplers round alike
+        const out = tf.fused.matMul({ a: gatedActivation(tf.concat([a, b], 1) as tf.Tensor2D), b: layer.output, bias: layer.outputBias }) as tf.Tensor2D;
         h = layer.residual ? (tf.add(h, out) as tf.Tensor2D) : out;
         if (store && l < last) parts.push(h);
       });

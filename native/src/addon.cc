@@ -56,6 +56,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("clearCache", Napi::Function::New(env, ClearCache));
   exports.Set("cacheSize", Napi::Function::New(env, CacheSize));
   RegisterEltwise(env, exports);
+  RegisterGate(env, exports);
   return exports;
 }
 

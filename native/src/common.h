@@ -50,5 +50,6 @@ Napi::Value MatMul(const Napi::CallbackInfo& info);
 Napi::Value ClearCache(const Napi::CallbackInfo& info);
 Napi::Value CacheSize(const Napi::CallbackInfo& info);
 void RegisterEltwise(Napi::Env env, Napi::Object exports);
+void RegisterGate(Napi::Env env, Napi::Object exports);
 
 }  // namespace pixel
