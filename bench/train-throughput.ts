@@ -168,13 +168,13 @@ export async function measureTraining(
   const model = buildModel(config);
   const trainer = new Trainer(objectiveFor(model), dataset, trainConfig({ batchSize: batch }));
   let microBatchCause: string | undefined;
-  trainer.onMicroBatchChange = (size, cause) => {
+  trainer.executor.onMicroBatchChange = (size, cause) => {
     microBatchCause = cause.message;
     log(`${name}: out of memory; the trainer now splits the batch into micro-batches of ${size} (${cause.message.slice(0, 160)})`);
   };
   const parameters = model.params.count();
   const workers = options.workers ? await GradientWorkers.start(options.workers, { backend: info.name, model: config, train: {} }) : undefined;
-  trainer.helpers = workers;
+  trainer.executor.helpers = workers;
   const times: number[] = [];
   const cpuTimes: number[] = [];
   let profile: StepProfile | undefined;
@@ -182,7 +182,7 @@ export async function measureTraining(
     for (let k = 0; k < options.warmup + options.steps; k++) {
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
-      const nats = await trainer.step(images, labels, batch);
+      const { nats } = await trainer.step(images, labels, batch);
       const dt = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       if (k >= options.warmup) {
@@ -219,7 +219,7 @@ export async function measureTraining(
     convGflopPerStep: flops.training / 1e9,
     achievedConvGflops: flops.training / med / 1e9,
     parameters,
-    microBatchSize: trainer.microBatchSize ?? batch,
+    microBatchSize: trainer.executor.microBatchSize ?? batch,
     ...(microBatchCause ? { microBatchCause } : {}),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     wasmHeapBytes: wasmHeapBytes(),

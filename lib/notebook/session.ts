@@ -187,8 +187,8 @@ function showSummary(session: Session): void {
   const m = identity.model;
   const rows: [string, string][] = [
     ['backend', session.backend.description],
-    ['threads', session.run.trainer.helpers
-      ? `this one + ${session.run.trainer.helpers.count} helper worker thread${session.run.trainer.helpers.count === 1 ? '' : 's'} sharing each training step (PIXEL_WORKERS=0 for one)`
+    ['threads', session.run.trainer.executor.helpers
+      ? `this one + ${session.run.trainer.executor.helpers.count} helper worker thread${session.run.trainer.executor.helpers.count === 1 ? '' : 's'} sharing each training step (PIXEL_WORKERS=0 for one)`
       : 'one'],
     ['dataset', `${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images, ${dataset.height}x${dataset.width}x${dataset.channels}` +
       `${dataset.classNames.length ? `, ${dataset.classNames.length} classes` : ''}`],

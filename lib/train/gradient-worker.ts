@@ -11,7 +11,7 @@ import { buildModel, ModelConfig } from '../models';
 import { chunkGradients } from './gradients';
 import { objectiveFor } from './objective';
 import type { TrainConfig } from './config';
-import { HelperJob, releaseFailedTape } from './trainer';
+import { HelperJob, releaseFailedTape } from './step-executor';
 
 export interface WorkerSetup {
   backend: BackendName;

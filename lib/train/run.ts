@@ -81,9 +81,10 @@ export async function resumeRun(checkpoint: Checkpoint, dataset: Dataset, train:
 }
 
 export function disposeRun(run: Run): void {
-  if (run.trainer.helpers) {
-    void run.trainer.helpers.terminate();
-    run.trainer.helpers = undefined;
+  const { executor } = run.trainer;
+  if (executor.helpers) {
+    void executor.helpers.terminate();
+    executor.helpers = undefined;
   }
   run.trainer.optimizer.dispose();
   run.model.params.dispose();

@@ -1,8 +1,9 @@
 /**
- * A trainer that knows nothing of model internals: it feeds seeded, shuffled batches to an
- * `Objective`, steps Adam, measures train and test bits per dimension, guards against NaN/inf and against
- * finite divergence (lib/train/divergence.ts), and exposes its whole state (step, data position, running sums,
- * history) for exact resumption.
+ * The training loop, which knows nothing of model internals: it feeds seeded, shuffled batches of an `Objective`
+ * to its step executor (lib/train/step-executor.ts: chunks, helper threads, out-of-memory splitting, the Adam
+ * step), measures train and test bits per dimension, guards against NaN/inf and against finite divergence
+ * (lib/train/divergence.ts), and exposes its whole state (step, data position, running sums, history) for exact
+ * resumption.
  */
 import * as tf from '@tensorflow/tfjs';
 import { batches, BatchPosition } from '../data/batches';
@@ -11,7 +12,7 @@ import { hashSeeds } from '../data/random';
 import { TrainConfig } from './config';
 import { DivergenceError, DivergenceOptions, DivergenceWarning, DivergenceWatcher } from './divergence';
 import { natsToBits } from './loss';
-import { BatchBytes, Chunk, chunkGradients, ChunkSums, chunksOf } from './gradients';
+import { LossValue, StepExecutor } from './step-executor';
 import { Objective } from './objective';
 
 /** Named parts of the loss (e.g. a VAE's reconstruction and kl), in bits per dimension. */
@@ -80,12 +81,8 @@ export interface BatchInfo {
   divergence?: DivergenceWarning;
 }
 
-/** The outcome of one training step or evaluation, in nats per dimension. */
-export interface LossValue {
-  nats: number;
-  /** Parts in nats per dimension, for objectives with parts. */
-  parts?: Record<string, number>;
-}
+
+export type { LossValue } from './step-executor';
 
 export interface TrainCallbacks {
   onBatch?(info: BatchInfo): void | Promise<void>;
@@ -103,28 +100,6 @@ export function initialTrainerState(): TrainerState {
 }
 
 export class NonFiniteLossError extends Error {}
-
-/** A share of one step's gradient work for a helper thread: chunks of the batch, at these weights. */
-export interface HelperJob {
-  /** The objective's variables, in order. */
-  weights: Float32Array[];
-  /** The examples the chunks cover, from `offset` (in the step's batch) on. */
-  batch: BatchBytes;
-  offset: number;
-  batchSize: number;
-  chunks: Chunk[];
-  stepSeed: number;
-  step: number;
-}
-
-/** Threads that compute gradients for the trainer (lib/train/workers.ts); the trainer knows only this. */
-export interface GradientHelpers {
-  readonly count: number;
-  /** Helper `helper` (0 <= helper < count) computes the job's chunks: gradients per variable, summed, weighted. */
-  compute(helper: number, job: HelperJob): Promise<ChunkSums<Float32Array>>;
-  /** Stops the threads. */
-  terminate(): Promise<void>;
-}
 
 function batchTensors(dataset: Dataset, images: Uint8Array, labels: Uint8Array, size: number): [tf.Tensor4D, tf.Tensor1D] {
   return [
@@ -151,43 +126,11 @@ function meanBits(sums: Record<string, number>, examples: number): LossParts {
   return bits;
 }
 
-/**
- * True for the errors a too-large batch causes: the wasm backend's `WasmBackendError` for an exhausted heap or
- * an XNNPACK operator that could not get memory (status 6). Matched by name so this module does not load the
- * wasm backend.
- */
-export function isOutOfMemory(error: unknown): boolean {
-  return error instanceof Error && error.name === 'WasmBackendError' && /out of memory|status 6\b/.test(error.message);
-}
-
-/**
- * Frees what a failed gradient computation leaves behind. tfjs keeps (tf.keep) the tensors each recorded op
- * saves for its gradient, and frees them only when the backward pass completes: an error in the forward or
- * backward pass leaks all of them (gigabytes for a large batch, so a retry with a smaller batch would run out of
- * memory too). Only acts outside any gradient computation.
- */
-export function releaseFailedTape(): void {
-  const state = (tf.engine() as unknown as { state?: { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number } }).state;
-  if (!state || state.gradientDepth !== 0 || !state.activeTape) return;
-  for (const node of state.activeTape) for (const tensor of node.saved ?? []) tensor.dispose();
-  state.activeTape = null;
-}
-
 export class Trainer {
   readonly optimizer: tf.AdamOptimizer;
   state: TrainerState;
-  /**
-   * Largest micro-batch a training step computes gradients for at once; undefined = the whole batch. Halved
-   * automatically when a step runs out of memory (see `stepWithParts`).
-   */
-  microBatchSize?: number;
-  /** Called when an out-of-memory error made the trainer halve `microBatchSize`. */
-  onMicroBatchChange?: (microBatchSize: number, cause: Error) => void;
-  /**
-   * Threads that compute a share of each step's gradients (see `startGradientWorkers`); undefined = all on
-   * this thread. The batch is then split into 1 + count chunks (or more, of `microBatchSize`).
-   */
-  helpers?: GradientHelpers;
+  /** Computes each step's gradients (chunks, helper threads, out-of-memory splitting) and takes the Adam step. */
+  readonly executor: StepExecutor;
   /** Thresholds of the divergence watch (lib/train/divergence.ts, DEFAULT_DIVERGENCE_OPTIONS for the rest). */
   divergence: Partial<DivergenceOptions> = {};
 
@@ -198,6 +141,7 @@ export class Trainer {
     state?: TrainerState,
   ) {
     this.optimizer = tf.train.adam(config.learningRate);
+    this.executor = new StepExecutor(objective, this.optimizer);
     this.state = state ?? initialTrainerState();
   }
 
@@ -206,107 +150,12 @@ export class Trainer {
     return Math.ceil(examples / this.config.batchSize);
   }
 
-  /** One Adam step on one batch; returns the batch's loss in nats per dimension (before the step). */
-  async step(images: Uint8Array, labels: Uint8Array, size: number): Promise<number> {
-    return (await this.stepWithParts(images, labels, size)).nats;
-  }
-
-  /**
-   * `step`, also returning the loss's parts for objectives that have them.
-   *
-   * Chunks: with `helpers` the batch is split into one chunk per thread (this one and each helper), computed
-   * at once. Micro-batches: when the backend runs out of memory for a chunk (the wasm backend's 4 GiB heap
-   * throws a `WasmBackendError`), the step is retried with chunks of half the size (again, down to 1). Chunk
-   * gradients are accumulated, weighted by their share of the batch, before one Adam step: the same update as
-   * the whole batch, up to rounding. The size that worked is kept in `microBatchSize` for later steps; set it
-   * yourself to split from the start. (A PixelVAE's noise is then drawn per chunk, from seeds derived from the
-   * step's seed and the chunk's index, wherever the chunk is computed.)
-   */
-  async stepWithParts(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
-    for (;;) {
-      const shares = 1 + (this.helpers?.count ?? 0);
-      const micro = Math.min(this.microBatchSize ?? size, size, Math.ceil(size / shares));
-      try {
-        return await this.chunkedStep(images, labels, size, micro);
-      } catch (error) {
-        releaseFailedTape();
-        if (!isOutOfMemory(error) || micro <= 1) throw error;
-        this.microBatchSize = Math.ceil(micro / 2);
-        this.onMicroBatchChange?.(this.microBatchSize, error as Error);
-      }
-    }
-  }
-
-  /**
-   * One Adam step on gradients accumulated over chunks of at most `micro` examples (one chunk when `micro` is the
-   * batch): in turn on this thread, or shared out to the helper threads (this thread takes the first group of
-   * chunks, each helper the next).
-   */
-  private async chunkedStep(images: Uint8Array, labels: Uint8Array, size: number, micro: number): Promise<LossValue> {
-    const objective = this.objective;
-    const stepSeed = trainNoiseSeed(this.config.seed, this.state.step);
+  /** One Adam step on one batch; returns the batch's loss (and its parts) in nats per dimension, before the step. */
+  async step(images: Uint8Array, labels: Uint8Array, size: number): Promise<LossValue> {
     const step = this.state.step;
-    const batch: BatchBytes = { images, labels, imageShape: [this.dataset.height, this.dataset.width, this.dataset.channels] };
-    const chunks = chunksOf(size, micro);
-    const helpers = this.helpers;
-    const parties = 1 + (helpers?.count ?? 0);
-    const groups: Chunk[][] = Array.from({ length: parties }, () => []);
-    chunks.forEach((chunk, j) => groups[Math.floor((j * parties) / chunks.length)].push(chunk));
-
-    let remote: Promise<ChunkSums<Float32Array>[]> | undefined;
-    if (helpers && groups.slice(1).some((group) => group.length > 0)) {
-      const weights = await Promise.all(objective.variables.map(async (v) => (await v.data()) as Float32Array));
-      const bytesPerImage = images.length / size;
-      remote = Promise.all(groups.slice(1).filter((group) => group.length > 0).map((group, helper) => {
-        const from = group[0].start, to = group[group.length - 1].start + group[group.length - 1].size;
-        return helpers.compute(helper, {
-          weights, batchSize: size, chunks: group, offset: from, stepSeed, step,
-          batch: { ...batch, images: images.slice(from * bytesPerImage, to * bytesPerImage), labels: labels.slice(from, to) },
-        });
-      }));
-      // Handled below, after this thread's share; marked handled now so that an early failure is not reported
-      // as an unhandled rejection while this thread is still computing.
-      remote.catch(() => undefined);
-    }
-    let local: ChunkSums<tf.Tensor> | undefined;
-    let localError: unknown;
-    try {
-      local = await chunkGradients(objective, batch, size, groups[0], stepSeed, step);
-    } catch (error) {
-      localError = error;
-    }
-    // Wait for the helpers even when this thread failed, so that no result arrives after the step.
-    let helperSums: ChunkSums<Float32Array>[] = [];
-    try {
-      if (remote) helperSums = await remote;
-    } catch (error) {
-      localError ??= error;
-    }
-    if (localError) {
-      if (local) tf.dispose(local.grads);
-      throw localError;
-    }
-    const sums = local!;
-    try {
-      let parts = sums.parts;
-      for (const remoteSums of helperSums) {
-        sums.minimised += remoteSums.minimised;
-        sums.nats += remoteSums.nats;
-        if (remoteSums.parts) {
-          parts ??= {};
-          for (const [name, value] of Object.entries(remoteSums.parts)) parts[name] = (parts[name] ?? 0) + value;
-        }
-        const previous = sums.grads;
-        sums.grads = previous.map((g, i) => tf.tidy(() => tf.add(g, tf.tensor(remoteSums.grads[i], g.shape, 'float32'))));
-        tf.dispose(previous);
-      }
-      this.checkFinite(sums.minimised);
-      this.checkFinite(sums.nats);
-      this.optimizer.applyGradients(objective.variables.map((v, i) => ({ name: v.name, tensor: sums.grads[i] })));
-      return { nats: sums.nats, parts };
-    } finally {
-      tf.dispose(sums.grads);
-    }
+    return this.executor.step({ images, labels, imageShape: [this.dataset.height, this.dataset.width, this.dataset.channels] }, size, {
+      step, seed: trainNoiseSeed(this.config.seed, step), checkFinite: (nats) => this.checkFinite(nats),
+    });
   }
 
   /**
@@ -327,13 +176,8 @@ export class Trainer {
     }
   }
 
-  /** Bits per dimension of a split (the first `limit` examples), without training. */
-  async evaluate(split: Split, limit?: number): Promise<number> {
-    return (await this.evaluateWithParts(split, limit)).bitsPerDim;
-  }
-
-  /** `evaluate`, also returning the mean parts (bits/dim) for objectives that have them. */
-  async evaluateWithParts(split: Split, limit?: number): Promise<{ bitsPerDim: number; parts?: LossParts }> {
+  /** Bits per dimension of a split (the first `limit` examples), and the mean parts for objectives that have them. */
+  async evaluate(split: Split, limit?: number): Promise<{ bitsPerDim: number; parts?: LossParts }> {
     let totalNats = 0;
     let examples = 0;
     const partSums: Record<string, number> = {};
@@ -380,7 +224,7 @@ export class Trainer {
       const { epoch, batchIndex } = this.state.position;
       let started = performance.now();
       for (const batch of batches(this.dataset.train, { batchSize: config.batchSize, seed: config.seed, limit: config.limit, epoch, startBatch: batchIndex })) {
-        const { nats, parts } = await this.stepWithParts(batch.images, batch.labels, batch.size);
+        const { nats, parts } = await this.step(batch.images, batch.labels, batch.size);
         const state = this.state;
         state.step += 1;
         state.position = { epoch, batchIndex: batch.index + 1 };
@@ -412,7 +256,7 @@ export class Trainer {
       const record: EpochRecord = { epoch, trainBitsPerDim: natsToBits(this.state.epochNats / this.state.epochExamples), seconds: 0 };
       if (this.state.epochParts) record.trainParts = meanBits(this.state.epochParts, this.state.epochExamples);
       if ((epoch + 1) % config.evaluateEvery === 0 || epoch + 1 === config.epochs) {
-        const test = await this.evaluateWithParts(this.dataset.test, config.testLimit);
+        const test = await this.evaluate(this.dataset.test, config.testLimit);
         record.testBitsPerDim = test.bitsPerDim;
         if (test.parts) record.testParts = test.parts;
       }
@@ -421,9 +265,9 @@ export class Trainer {
       this.state = { ...this.state, position: { epoch: epoch + 1, batchIndex: 0 }, epochNats: 0, epochExamples: 0, epochSeconds: 0 };
       if (this.state.epochParts) this.state.epochParts = {};
       await callbacks.onEpoch?.(record, this.state.history);
-      // Every await in a step resolves at once, so Node's nextTick and immediate queues would wait for the whole run,
+      // Every await in a step resolves at once, so Node's nextTick and timer queues would wait for the whole run,
       // holding whatever a library deferred there (pngjs's stream parser held each grid's pixels: +4 MB per epoch).
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     return this.state.history;
   }

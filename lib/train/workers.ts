@@ -4,7 +4,7 @@
  * cpu) use every core. The main thread keeps the only copy of the training state (weights, Adam, history):
  * each step it sends the current weights and a slice of the batch, computes its own slice meanwhile, adds the
  * helpers' gradients and takes one Adam step. Results equal a single-threaded step with the same chunks
- * (Trainer.microBatchSize), up to the order of float additions.
+ * (StepExecutor.microBatchSize), up to the order of float additions.
  *
  * Node-only: notebooks and the command line attach workers to a run; the trainer sees only `GradientHelpers`.
  */
@@ -14,7 +14,7 @@ import { Worker } from 'worker_threads';
 import { backendInfo, BackendName } from '../backend';
 import type { Run } from './run';
 import type { ChunkSums } from './gradients';
-import type { GradientHelpers, HelperJob } from './trainer';
+import type { GradientHelpers, HelperJob } from './step-executor';
 import type { WorkerReply, WorkerSetup } from './gradient-worker';
 
 /** Backends that run on one thread and so gain from workers; the others already use the machine. */
@@ -143,6 +143,6 @@ export async function startGradientWorkers(run: Run, count = defaultWorkerCount(
   if (!backend) throw new Error('startGradientWorkers: call initBackend first (workers use the same backend)');
   const { klWarmupSteps, freeBits } = run.trainer.config;
   const workers = await GradientWorkers.start(count, { backend, model: run.model.config, train: { klWarmupSteps, freeBits } });
-  run.trainer.helpers = workers;
+  run.trainer.executor.helpers = workers;
   return workers;
 }

@@ -44,8 +44,8 @@ function zeroWeights(run: Run): void {
 async function trainerValues(run: Run): Promise<{ test: number; testParts?: Record<string, number>; train: number; trainParts?: Record<string, number> }> {
   const { dataset: data, trainer } = run;
   // Evaluate first: the step changes the weights.
-  const evaluated = await trainer.evaluateWithParts(data.test);
-  const { nats, parts } = await trainer.stepWithParts(data.train.images, data.train.labels, 64);
+  const evaluated = await trainer.evaluate(data.test);
+  const { nats, parts } = await trainer.step(data.train.images, data.train.labels, 64);
   const trainParts = parts && Object.fromEntries(Object.entries(parts).map(([name, value]) => [name, natsToBits(value)]));
   return { test: evaluated.bitsPerDim, testParts: evaluated.parts, train: natsToBits(nats), trainParts };
 }

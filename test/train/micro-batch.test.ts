@@ -9,7 +9,8 @@ import { Dataset } from '../../lib/data/dataset';
 import { buildModel, modelConfig } from '../../lib/models';
 import { trainConfig } from '../../lib/train/config';
 import { Objective, objectiveFor } from '../../lib/train/objective';
-import { isOutOfMemory, Trainer } from '../../lib/train/trainer';
+import { Trainer } from '../../lib/train/trainer';
+import { isOutOfMemory } from '../../lib/train/step-executor';
 import { setUpBackend } from '../helpers';
 import { tinyMnist } from './tiny';
 
@@ -42,10 +43,10 @@ async function oneStep(data: Dataset, kind: 'simple' | 'gated' | 'vae-straight',
   const model = buildModel(modelConfig({ ...small, kind, ...(kind === 'vae-straight' ? { vaeChannels: 16, latentSize: 4 } : {}) }));
   const objective = objectiveFor(model);
   const trainer = new Trainer(wrap ? wrap(objective) : objective, data, trainConfig({ batchSize: 8 }));
-  trainer.microBatchSize = micro;
+  trainer.executor.microBatchSize = micro;
   const changes: number[] = [];
-  trainer.onMicroBatchChange = (size) => changes.push(size);
-  const loss = await trainer.stepWithParts(data.train.images.subarray(0, 8 * 196), data.train.labels.subarray(0, 8), 8);
+  trainer.executor.onMicroBatchChange = (size) => changes.push(size);
+  const loss = await trainer.step(data.train.images.subarray(0, 8 * 196), data.train.labels.subarray(0, 8), 8);
   const moments = await firstMoments(trainer);
   const weights = await Promise.all(model.params.list().map((v) => v.data()));
   trainer.optimizer.dispose();
@@ -62,7 +63,7 @@ describe('micro-batches', () => {
       const split = await oneStep(data, kind, 3);
       assert.ok(Math.abs(whole.loss.nats - split.loss.nats) < 1e-4, `${kind}: loss ${whole.loss.nats} vs ${split.loss.nats}`);
       assertClose(whole.moments, split.moments, kind);
-      assert.equal(split.trainer.microBatchSize, 3);
+      assert.equal(split.trainer.executor.microBatchSize, 3);
       assert.equal(tf.memory().numTensors, tensors, `${kind}: no tensors leak`);
     }
   });
@@ -85,7 +86,7 @@ describe('micro-batches', () => {
     const whole = await oneStep(data, 'gated', undefined);
     const retried = await oneStep(data, 'gated', undefined, failAbove2);
     assert.deepEqual(retried.changes, [4, 2]);
-    assert.equal(retried.trainer.microBatchSize, 2);
+    assert.equal(retried.trainer.executor.microBatchSize, 2);
     assert.ok(Math.abs(whole.loss.nats - retried.loss.nats) < 1e-4, `loss ${whole.loss.nats} vs ${retried.loss.nats}`);
     assertClose(whole.moments, retried.moments, 'after retries');
     assert.equal(tf.memory().numTensors, tensors, 'no tensors leak from the failed attempts');

@@ -11,7 +11,7 @@ test('a few hundred steps of the default gated config lower test bits/dim on MNI
   // 200 steps of 8 images; the test set is limited to 64 images to keep CI short.
   const run = startRun(mnist, { kind: 'gated' }, { batchSize: 8, epochs: 1, limit: 1600, testLimit: 64 });
   assert.deepEqual([run.model.config.layers, run.model.config.kernelSize, run.model.config.channels], [5, 5, 30]);
-  const before = await run.trainer.evaluate(mnist.test, 64);
+  const { bitsPerDim: before } = await run.trainer.evaluate(mnist.test, 64);
   const history = await run.trainer.run();
   const after = history.epochs[0].testBitsPerDim!;
   assert.equal(run.trainer.state.step, 200);

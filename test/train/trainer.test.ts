@@ -21,7 +21,7 @@ describe('bits per dimension', () => {
     const mnist = await loadMnist();
     for (const kind of ['simple', 'gated'] as const) {
       const run = startRun(mnist, { kind, ...small }, { batchSize: 32 });
-      const bits = await run.trainer.evaluate(mnist.test, 32);
+      const { bitsPerDim: bits } = await run.trainer.evaluate(mnist.test, 32);
       // Uniform over 256 values is exactly 8 bits; small random logits add a little.
       assert.ok(bits > 7.95 && bits < 8.3, `${kind}: ${bits} bits/dim`);
       disposeRun(run);

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Dataset } from '../../lib/data/dataset';
 import { ModelConfig } from '../../lib/models';
 import { disposeRun, Run, startRun } from '../../lib/train/run';
-import { GradientHelpers, NonFiniteLossError } from '../../lib/train/trainer';
+import { NonFiniteLossError } from '../../lib/train/trainer';
+import { GradientHelpers } from '../../lib/train/step-executor';
 import { defaultWorkerCount, startGradientWorkers } from '../../lib/train/workers';
 import { setUpBackend } from '../helpers';
 import { tinyMnist } from './tiny';
@@ -29,7 +30,7 @@ async function train(data: Dataset, model: Partial<ModelConfig>, steps: number, 
     const counts: number[] = [];
     for (let s = 0; s < steps; s++) {
       const images = data.train.images.subarray(s * BATCH * 196, (s + 1) * BATCH * 196);
-      const { nats } = await run.trainer.stepWithParts(images, data.train.labels.subarray(s * BATCH, (s + 1) * BATCH), BATCH);
+      const { nats } = await run.trainer.step(images, data.train.labels.subarray(s * BATCH, (s + 1) * BATCH), BATCH);
       run.trainer.state.step += 1;
       losses.push(nats);
       counts.push(tf.memory().numTensors);
@@ -55,7 +56,7 @@ describe('gradient workers', () => {
 
   for (const model of [{ kind: 'gated' }, { kind: 'conditional' }, { kind: 'vae-straight', vaeChannels: 16, latentSize: 4 }] as Partial<ModelConfig>[]) {
     test(`${model.kind}: 3 steps with one helper worker equal 3 steps on one thread in the same two chunks`, async () => {
-      const oneThread = await train(data, model, 3, async (run) => { run.trainer.microBatchSize = BATCH / 2; });
+      const oneThread = await train(data, model, 3, async (run) => { run.trainer.executor.microBatchSize = BATCH / 2; });
       const shared = await train(data, model, 3, async (run) => {
         const workers = await startGradientWorkers(run, 1);
         assert.equal(workers?.count, 1);
@@ -79,9 +80,9 @@ describe('gradient workers', () => {
         compute: (helper, job) => workers.compute(helper, { ...job, weights: job.weights.map((w) => new Float32Array(w.length).fill(NaN)) }),
         terminate: () => workers.terminate(),
       };
-      run.trainer.helpers = helpers;
+      run.trainer.executor.helpers = helpers;
       await assert.rejects(
-        run.trainer.stepWithParts(data.train.images.subarray(0, BATCH * 196), data.train.labels.subarray(0, BATCH), BATCH),
+        run.trainer.step(data.train.images.subarray(0, BATCH * 196), data.train.labels.subarray(0, BATCH), BATCH),
         (error: Error) => error instanceof NonFiniteLossError && /training loss became NaN/.test(error.message));
     } finally {
       disposeRun(run);
@@ -94,7 +95,7 @@ describe('gradient workers', () => {
       const workers = (await startGradientWorkers(run, 1))!;
       await workers.terminate();
       await assert.rejects(
-        run.trainer.stepWithParts(data.train.images.subarray(0, BATCH * 196), data.train.labels.subarray(0, BATCH), BATCH),
+        run.trainer.step(data.train.images.subarray(0, BATCH * 196), data.train.labels.subarray(0, BATCH), BATCH),
         /gradient worker 0 was stopped \(its run was disposed/);
     } finally {
       disposeRun(run);

@@ -28,7 +28,7 @@ describe('ELBO in bits per dimension', () => {
     for (const kind of ['vae-up', 'vae-straight'] as const) {
       // The VAE parts at their defaults (z 32, widths 16/64/128, map 64); a small PixelCNN.
       const run = startRun(mnist, { kind, layers: 2, kernelSize: 3, channels: 8 }, { batchSize: 32 });
-      const { bitsPerDim, parts } = await run.trainer.evaluateWithParts(mnist.test, 32);
+      const { bitsPerDim, parts } = await run.trainer.evaluate(mnist.test, 32);
       const { reconstruction, kl } = parts!;
       assert.ok(Math.abs(bitsPerDim - reconstruction - kl) < 1e-5, 'the parts add up');
       // Uniform over 256 values is exactly 8 bits; small random logits move it a little either way (vae-straight
@@ -46,7 +46,7 @@ describe('ELBO in bits per dimension', () => {
     // 250 steps of 8 images, 14x14 digits.
     const run = startRun(data, { kind: 'vae-up', layers: 3, kernelSize: 3, channels: 16, latentSize: 8, vaeChannels: 32, conditionMapChannels: 8 },
       { batchSize: 8, epochs: 1, testLimit: 64 });
-    const before = await run.trainer.evaluateWithParts(data.test, 64);
+    const before = await run.trainer.evaluate(data.test, 64);
     const history = await run.trainer.run();
     assert.equal(run.trainer.state.step, 250);
     const after = history.epochs[0];
@@ -71,7 +71,7 @@ describe('memory', () => {
       assert.equal(run.trainer.state.step, 40);
       assert.equal(counts[1], counts[0], `tensors after step 1: ${counts[0]}, after step 40: ${counts[1]}`);
       const before = tf.memory().numTensors;
-      await run.trainer.evaluateWithParts(data.test);
+      await run.trainer.evaluate(data.test);
       assert.equal(tf.memory().numTensors, before);
       const vae = vaeOf(run);
       const images = tf.zeros([2, 14, 14, 1]) as tf.Tensor4D;
