@@ -27,8 +27,9 @@ import { checkpointRun, modelConfigFor, resumeRun, Run, startRun } from '../trai
 import { defaultWorkerCount, GradientWorkers, startGradientWorkers } from '../train/workers';
 import type { History } from '../train/trainer';
 import {
-  effectiveConfig, identityDifferences, NotebookConfig, RunIdentity, SMOKE_SETTINGS, validateNotebookConfig,
+  effectiveConfig, NotebookConfig, RunIdentity, SMOKE_SETTINGS, validateNotebookConfig,
 } from './config';
+import { decideCheckpointUse, FoundCheckpoint } from './checkpoint-decision';
 import { columnTable, escapeHtml, formatDuration, keyValueTable, noteHtml } from './html';
 import { defaultOutputs, Outputs } from './output';
 import { chartHtml, plotlyBundleHtml } from './plotly';
@@ -103,11 +104,6 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function savedIdentity(checkpoint: Checkpoint): RunIdentity | undefined {
-  const identity = checkpoint.meta?.notebookIdentity as RunIdentity | undefined;
-  return identity && typeof identity === 'object' && identity.model && identity.train ? identity : undefined;
-}
-
 /** Loads what a notebook needs and shows what it is about to do. */
 export async function prepare(notebookConfig: NotebookConfig, options: PrepareOptions = {}): Promise<Session> {
   validateNotebookConfig(notebookConfig);
@@ -120,43 +116,17 @@ export async function prepare(notebookConfig: NotebookConfig, options: PrepareOp
   const identity: RunIdentity = { dataset: dataset.name, model, train };
   const checkpointFile = path.resolve(options.root ?? projectRoot(), config.checkpoint);
 
-  let run: Run | undefined;
-  let start: Session['start'] = 'new';
-  let startNote = 'reuseCheckpoint is false: training from scratch (the checkpoint file is overwritten after every epoch).';
-  if (config.reuseCheckpoint) {
-    if (!fs.existsSync(checkpointFile)) {
-      startNote = `reuseCheckpoint is true, but ${config.checkpoint} does not exist yet: training from scratch.`;
-    } else {
-      let checkpoint: Checkpoint | undefined;
-      try {
-        checkpoint = readCheckpoint(checkpointFile);
-      } catch (error) {
-        startNote = `reuseCheckpoint is true, but ${config.checkpoint} could not be read (${(error as Error).message}): training from scratch.`;
-      }
-      const saved = checkpoint && savedIdentity(checkpoint);
-      if (checkpoint && !saved) {
-        startNote = `reuseCheckpoint is true, but ${config.checkpoint} was not saved by a notebook (no configuration recorded): training from scratch.`;
-      } else if (checkpoint && saved) {
-        const differences = identityDifferences(saved, identity);
-        if (differences.length > 0) {
-          startNote = `reuseCheckpoint is true, but ${config.checkpoint} was saved from a different configuration ` +
-            `(${differences.join('; ')}): training from scratch.`;
-        } else {
-          run = await resumeRun(checkpoint, dataset, train, checkpointFile);
-          const done = run.trainer.state.position.epoch;
-          const savedAt = typeof checkpoint.meta?.savedAt === 'string' ? `, saved ${checkpoint.meta.savedAt}` : '';
-          if (done >= train.epochs) {
-            start = 'reused';
-            startNote = `Loaded ${config.checkpoint} (same configuration, ${run.trainer.state.step} steps${savedAt}): not training. ` +
-              'Set reuseCheckpoint: false to train again.';
-          } else {
-            start = 'resumed';
-            startNote = `Resuming ${config.checkpoint} (same configuration, stopped after epoch ${done} of ${train.epochs}${savedAt}).`;
-          }
-        }
-      }
+  let found: FoundCheckpoint = { status: 'missing' };
+  if (config.reuseCheckpoint && fs.existsSync(checkpointFile)) {
+    try {
+      found = { status: 'read', checkpoint: readCheckpoint(checkpointFile) };
+    } catch (error) {
+      found = { status: 'unreadable', error: error as Error };
     }
   }
+  const decision = decideCheckpointUse(config.reuseCheckpoint, config.checkpoint, found, identity);
+  const { start, note: startNote } = decision;
+  let run = decision.start === 'new' ? undefined : await resumeRun(decision.checkpoint, dataset, train, checkpointFile);
   run ??= startRun(dataset, model, train);
   await workersByConfig.get(config.name)?.terminate();
   workersByConfig.delete(config.name);

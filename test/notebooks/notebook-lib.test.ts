@@ -181,7 +181,7 @@ test('a notebook run end to end (smoke settings, no Jupyter): trains, saves, and
   const summary = htmlToText(first.records[0].value as string);
   assert.match(summary, /PIXEL_SMOKE=1/);
   assert.match(summary, /parameters\t[\d,]+/);
-  assert.match(summary, /backend\t(wasm|cpu|tensorflow)/);
+  assert.match(summary, /backend\t(native|wasm|cpu|tensorflow)/);
   const finalTable = htmlToText(first.records.at(-1)!.value as string);
   assert.match(finalTable, /final test bits\/dim\t\d\.\d{4}/);
 
