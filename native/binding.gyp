@@ -8,7 +8,7 @@
   "targets": [
     {
       "target_name": "pixel_native",
-      "sources": ["src/addon.cc", "src/conv.cc", "src/eltwise.cc", "src/gate.cc"],
+      "sources": ["src/addon.cc", "src/conv.cc", "src/eltwise.cc", "src/gate.cc", "src/add.cc"],
       "include_dirs": ["<(napi_include)", "<@(dnnl_include)"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions"],

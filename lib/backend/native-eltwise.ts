@@ -23,6 +23,7 @@ export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, K
     softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, nats: Float32Array, grad: Float32Array, rows: number, k: number): void;
     gate(x: Float32Array, y: Float32Array, rows: number, c: number): void;
     gateGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, c: number): void;
+    add(a: Float32Array, b: Float32Array, out: Float32Array, bLength: number): void;
   };
   /** [..., 2c] -> rows (the leading axes' product) and c, or why not. */
   const gateDims = (kernel: string, x: TensorInfo): [number, number] => {
@@ -40,6 +41,30 @@ export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, K
     return out;
   };
   return {
+    /**
+     * Same-shape adds (tfjs's backprop sums the gradients of a tensor used twice with Add) and trailing
+     * broadcasts such as a [C] bias over [N, H, W, C]; other broadcasts and dtypes on wasm.
+     */
+    Add: (args) => {
+      const { a: x, b: y } = args.inputs;
+      if (x.dtype !== 'float32' || y.dtype !== 'float32') return onWasm('Add', args);
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(x.shape, y.shape);
+      const same = (s: number[], t: number[]) => s.length === t.length && s.every((v, i) => v === t[i]);
+      const [big, small] = same(x.shape, outShape) ? [x, y] : same(y.shape, outShape) ? [y, x] : [undefined, undefined];
+      if (!big || !small) return onWasm('Add', args);
+      // small's shape without leading ones must be outShape's tail: then it repeats with a period of its size
+      let lead = 0;
+      while (lead < small.shape.length && small.shape[lead] === 1) lead++;
+      const core = small.shape.slice(lead);
+      if (!same(core, outShape.slice(outShape.length - core.length))) return onWasm('Add', args);
+      const backend = args.backend as WasmBackendLike;
+      const out = backend.makeOutput(outShape, 'float32');
+      if (outShape.reduce((p, v) => p * v, 1) > 0) {
+        const smallView = f32(backend, small);
+        a().add(f32(backend, big), smallView, f32(backend, out), smallView.length);
+      }
+      return out;
+    },
     Tanh: unary('Tanh', 'tanh'),
     Sigmoid: unary('Sigmoid', 'sigmoid'),
     /** Sum over leading axes (bias gradients: dy [N, H, W, C] over N, H, W); other reductions on wasm. */

@@ -57,6 +57,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cacheSize", Napi::Function::New(env, CacheSize));
   RegisterEltwise(env, exports);
   RegisterGate(env, exports);
+  RegisterAdd(env, exports);
   return exports;
 }
 

@@ -51,5 +51,6 @@ Napi::Value ClearCache(const Napi::CallbackInfo& info);
 Napi::Value CacheSize(const Napi::CallbackInfo& info);
 void RegisterEltwise(Napi::Env env, Napi::Object exports);
 void RegisterGate(Napi::Env env, Napi::Object exports);
+void RegisterAdd(Napi::Env env, Napi::Object exports);
 
 }  // namespace pixel

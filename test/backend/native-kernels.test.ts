@@ -271,6 +271,39 @@ describe('native kernels vs cpu backend', () => {
       (b) => tf.sum(tf.square(tf.add(tf.tensor(x.values, x.shape), b)), [0, 1, 2]), 41, ['sumRows']);
   });
 
+  test('Add: same shapes and trailing broadcasts (a bias) natively and bit-equal to cpu; other broadcasts and int32 on wasm', async (t) => {
+    if (!nativeOrSkip(t)) return;
+    const rand = mulberry32(24);
+    const arr = (shape: number[]) => ({ values: randomArray(rand, shape.reduce((p, v) => p * v, 1)), shape });
+    const addOn = async (backend: string, x: Input, y: Input) => {
+      assert.ok(await tf.setBackend(backend));
+      return tf.tidy(() => tf.add(tf.tensor(x.values, x.shape), tf.tensor(y.values, y.shape)).dataSync() as Float32Array);
+    };
+    // [5,17,19,31] and [64,7,7,12] are over the addon's one-thread limit (32768 elements), the rest under it
+    const cases: [number[], number[], boolean][] = [
+      [[5, 17, 19, 31], [5, 17, 19, 31], true], [[2, 7, 9, 30], [2, 7, 9, 30], true], [[1, 3, 1, 5], [1, 3, 1, 5], true], [[7], [7], true],
+      [[5, 17, 19, 31], [31], true], [[31], [5, 17, 19, 31], true], [[64, 7, 7, 12], [1, 1, 12], true], [[1, 4, 5, 30], [30], true],
+      [[2, 3, 5], [3, 5], true], [[2, 3], [1, 2, 3], true], [[5, 17, 19, 31], [], true], [[1, 1, 17], [1, 1, 1, 17], true],
+      [[3, 4, 5, 6], [3, 1, 1, 6], false], [[3, 4, 5, 6], [4, 1, 6], false], [[3, 1, 6], [1, 4, 1], false],
+    ];
+    for (const [i, [as, bs, native]] of cases.entries()) {
+      const x = arr(as), y = arr(bs);
+      const want = await addOn('cpu', x, y);
+      const before = calls.add ?? 0;
+      const got = await addOn('native', x, y);
+      assert.equal((calls.add ?? 0) - before, native ? 1 : 0, `[${as}] + [${bs}]: addon add calls`);
+      assert.equal(got.length, want.length, `[${as}] + [${bs}]: size`);
+      const bad = got.findIndex((v, k) => !Object.is(v, want[k]));
+      assert.equal(bad, -1, `[${as}] + [${bs}]: element ${bad} is ${got[bad]}, cpu has ${want[bad]}`);
+      if (native && i < 8) await compare(`add [${as}] + [${bs}] gradients`, [x, y], (p, q) => tf.add(p, q), 60 + i, ['add']);
+    }
+    const before = calls.add ?? 0;
+    await tf.setBackend('native');
+    const ints = tf.tidy(() => tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([4], [1], 'int32')).dataSync());
+    assert.deepEqual([...ints], [5, 6, 7]);
+    assert.equal(calls.add ?? 0, before, 'int32 Add must stay on wasm');
+  });
+
   test('fused softmax cross-entropy: the reference\'s nats and gradients; large logits; bad labels are errors', async (t) => {
     if (!nativeOrSkip(t)) return;
     const rand = mulberry32(23);
