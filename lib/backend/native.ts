@@ -125,22 +125,23 @@ function convSupported(ci: ReturnType<typeof tf.backend_util.computeConv2DInfo>,
 /**
  * Whether a convolution runs in oneDNN's own blocked layouts (operands reordered into cached buffers) or in
  * place on NHWC: PIXEL_NATIVE_CONV_LAYOUT=auto|blocked|nhwc. The issue's single-thread figures favour blocked
- * layouts for a 5x5 kernel without counting the reorders (180/179/173 vs 103/143/69 GFLOP/s forward/dx/dW); measured
- * here with the reorders (single thread, a loaded machine), 3x5 kernels were close either way and 1x1 kernels
- * clearly faster on NHWC (68/75/91 vs 56/37/24 GFLOP/s for 60->60). `auto` (default): NHWC for 1x1, blocked otherwise.
+ * layouts for a 5x5 kernel without counting the reorders (180/179/173 vs 103/143/69 GFLOP/s forward/dx/dW). In
+ * whole training steps on 2 threads, reorders included, NHWC won for every model (back-to-back profiles,
+ * batch 64): simple MNIST convolutions 173 ms vs 232-271, gated MNIST 296-306 vs 326-331, gated CIFAR 1044 vs
+ * 1181 (step 1.45 s vs 1.66 s), and NHWC keeps no reordered copies. `auto` (default) is therefore NHWC;
+ * `blocked` stays for comparison.
  */
-function blockedLayout(ci: ReturnType<typeof tf.backend_util.computeConv2DInfo>): boolean {
+function blockedLayout(): boolean {
   const v = process.env.PIXEL_NATIVE_CONV_LAYOUT?.trim() || 'auto';
-  if (v === 'auto') return ci.filterHeight * ci.filterWidth > 1;
+  if (v === 'auto' || v === 'nhwc') return false;
   if (v === 'blocked') return true;
-  if (v === 'nhwc') return false;
   throw new Error(`PIXEL_NATIVE_CONV_LAYOUT=${JSON.stringify(v)}: expected auto, blocked or nhwc`);
 }
 
 function convDims(ci: ReturnType<typeof tf.backend_util.computeConv2DInfo>): number[] {
   const { top, bottom, left, right } = ci.padInfo;
   return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outChannels,
-    ci.outHeight, ci.outWidth, ci.strideHeight, ci.strideWidth, top, bottom, left, right, blockedLayout(ci) ? 1 : 0];
+    ci.outHeight, ci.outWidth, ci.strideHeight, ci.strideWidth, top, bottom, left, right, blockedLayout() ? 1 : 0];
 }
 
 function conv2D(args: KernelArgs): TensorInfo {

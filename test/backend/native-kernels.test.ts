@@ -159,6 +159,24 @@ describe('native kernels vs cpu backend', () => {
     }
   });
 
+  test('PIXEL_NATIVE_CONV_LAYOUT=blocked (oneDNN\'s reordered layouts; the default is NHWC): model convolutions, k = 5', async (t) => {
+    if (!nativeOrSkip(t)) return;
+    const saved = process.env.PIXEL_NATIVE_CONV_LAYOUT;
+    process.env.PIXEL_NATIVE_CONV_LAYOUT = 'blocked';
+    try {
+      let seed = 300;
+      for (const [B, C, Co] of [[1, 3, 30], [2, 30, 60]]) {
+        for (const c of modelCases(5, B, 7, 9, C, Co)) {
+          await compare(`blocked conv2d ${JSON.stringify(c)}`, convInputs(c, seed), (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), 1000 + seed, CONV_CALLS);
+          seed++;
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.PIXEL_NATIVE_CONV_LAYOUT;
+      else process.env.PIXEL_NATIVE_CONV_LAYOUT = saved;
+    }
+  });
+
   test('random shapes, strides and paddings: forward and both gradients', async (t) => {
     if (!nativeOrSkip(t)) return;
     const KERNELS: [number, number][] = [[1, 1], [1, 3], [3, 1], [2, 2], [2, 5], [3, 3], [3, 5], [5, 3], [4, 4], [5, 5], [7, 7], [1, 7]];
