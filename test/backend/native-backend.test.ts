@@ -5,7 +5,8 @@
  * - the fast sampler draws the same images as the reference sampler on native (every test kind, 1 and 3 colours);
  * - tf.memory() and the backend's live buffers are flat across training steps;
  * - the causality tests (test/models/causality.test.ts) pass with PIXEL_BACKEND=native;
- * - selection: unforced, native is chosen here (no real GPU), and its backend line names oneDNN, threads, ISA.
+ * - selection: unforced, native is chosen here (no real GPU), and its backend line names oneDNN, threads, ISA;
+ * - loading the addon sets libgomp's spin count (GOMP_SPINCOUNT=10000) unless the user chose a wait policy.
  *
  * Skips, saying why, when the addon is not built; fails then under PIXEL_REQUIRE_NATIVE=1.
  */
@@ -139,4 +140,29 @@ test('the causality tests pass on native (PIXEL_BACKEND=native)', async (t) => {
   assert.equal(r.status, 0, `causality tests on native failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
   assert.match(r.stdout, /# pass [1-9]/);
   assert.match(r.stdout, /# fail 0/);
+});
+
+test('loading the addon caps OpenMP spinning (GOMP_SPINCOUNT=10000) unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT', async (t) => {
+  if (!nativeOrSkip(t)) return;
+  // libgomp prints the settings it read at start-up with OMP_DISPLAY_ENV; it starts when the addon loads
+  const spinCount = async (env: NodeJS.ProcessEnv) => {
+    const base = { ...process.env };
+    delete base.OMP_WAIT_POLICY;
+    delete base.GOMP_SPINCOUNT;
+    const r = await new Promise<Child>((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', '-e', "require('./lib/backend/native').loadNativeAddon()"],
+        { cwd: ROOT, env: { ...base, ...env, OMP_DISPLAY_ENV: 'verbose' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      p.on('close', (status) => resolve({ status, stdout, stderr, parts: {} }));
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const m = /GOMP_SPINCOUNT = '(\d+)'/.exec(r.stdout + r.stderr);
+    assert.ok(m, `libgomp printed no GOMP_SPINCOUNT:\n${r.stderr}`);
+    return m[1];
+  };
+  assert.equal(await spinCount({}), '10000');
+  assert.equal(await spinCount({ GOMP_SPINCOUNT: '777' }), '777');
+  assert.equal(await spinCount({ OMP_WAIT_POLICY: 'active' }), '30000000000'); // libgomp's own choice for active
 });
