@@ -1,6 +1,6 @@
 /**
  * Elementwise kernels and reductions of the native backend (see ./native.ts), chosen from a profile of a gated
- * PixelCNN training step after the convolutions had moved to oneDNN: the bias gradients' `Sum` over leading
+ * PixelCNN training step after the convolutions had moved to oneDNN: `Add` (same shapes and bias broadcasts), the bias gradients' `Sum` over leading
  * axes, `Tanh` and `Sigmoid` of the gated activation, and our fused softmax cross-entropy
  * (lib/ops/softmax-cross-entropy.ts) and gated activation (lib/ops/gated-activation.ts). The addon runs them on every core (oneDNN's JIT-compiled eltwise and
  * softmax primitives, OpenMP loops); the wasm versions run on one. Anything else goes to the wasm kernel.
