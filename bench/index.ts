@@ -167,11 +167,23 @@ interface TorchResult {
   peak_rss_bytes: number;
 }
 
+/**
+ * Whether PyTorch runs, and what it computes with: the ratio means little without the instruction set and the
+ * libraries each side uses (Debian's PyTorch 1.13 runs oneDNN with AVX2 kernels and a generic BLAS).
+ */
 function torchAvailable(python: string): { ok: boolean; note: string } {
-  const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__); print(torch.__config__.show())'], { encoding: 'utf8' });
   if (r.error) return { ok: false, note: `skipped: ${python} not found (${r.error.message})` };
   if (r.status !== 0) return { ok: false, note: `skipped: PyTorch is not installed for ${python} (apt-get install -y python3-torch)` };
-  return { ok: true, note: `PyTorch ${r.stdout.trim()} (${python})` };
+  const [version, ...config] = r.stdout.trim().split('\n');
+  const text = config.join('\n');
+  const found = (pattern: RegExp) => pattern.exec(text)?.[1]?.trim();
+  const libraries = [
+    found(/CPU capability usage: (\S+)/) && `CPU capability ${found(/CPU capability usage: (\S+)/)}`,
+    found(/MKL-DNN (v[\d.]+)/) && `oneDNN ${found(/MKL-DNN (v[\d.]+)/)}`,
+    found(/BLAS_INFO=([^,\s]+)/) && `BLAS ${found(/BLAS_INFO=([^,\s]+)/)}`,
+  ].filter(Boolean);
+  return { ok: true, note: `PyTorch ${version} (${python}${libraries.length > 0 ? `; ${libraries.join(', ')}` : ''})` };
 }
 
 /**
