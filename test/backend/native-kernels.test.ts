@@ -15,37 +15,11 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon, nativeKernelNames, registerNativeBackend } from '../../lib/backend/native';
 import { softmaxCrossEntropy, softmaxCrossEntropyReference } from '../../lib/ops/softmax-cross-entropy';
 import { nativeOrSkip } from './native-require';
+import { mulberry32 } from '../../lib/data/random';
+import { randomArray, relativeError } from './compare';
 
 const TOL = 1e-4;
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(rand: () => number, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rand() * 2 - 1;
-  return a;
-}
-
-function relativeError(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length);
-  let maxRef = 0, maxDiff = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (Number.isNaN(got[i]) !== Number.isNaN(want[i])) return Infinity;
-    maxRef = Math.max(maxRef, Math.abs(want[i]));
-    maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
-}
 
 type Input = { values: Float32Array; shape: number[] };
 

@@ -12,17 +12,8 @@ import {
 } from '../../lib/ops/gated-activation';
 import { loadNativeAddon, registerNativeBackend } from '../../lib/backend/native';
 import { nativeOrSkip } from '../backend/native-require';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../lib/data/random';
+import { relativeError } from '../backend/compare';
 
 const EXTREMES = [0, -0, 20, -20, 100, -100, 1e-6, -1e-6, 0.6249, -0.6251, 3, -3, 9.5, -87.5, 88.5];
 
@@ -47,17 +38,6 @@ function forwardAndGrad(f: (x: tf.Tensor) => tf.Tensor, x: Float32Array, shape: 
 }
 
 /** Largest |got - want| over the largest |want| (NaN on one side only fails). */
-function relativeError(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length);
-  let maxRef = 0, maxDiff = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (Number.isNaN(got[i]) !== Number.isNaN(want[i])) return Infinity;
-    maxRef = Math.max(maxRef, Math.abs(want[i]));
-    maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
-}
-
 const SHAPES = [[1, 1, 1, 2], [1, 3, 5, 14], [2, 7, 5, 6], [3, 4, 4, 60], [1, 2, 3, 62], [5, 22], [4, 3, 30]];
 
 /** The fused op matches the reference on `backend`: forward within fwdTol, gradient within gradTol (relative). */
