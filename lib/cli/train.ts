@@ -5,112 +5,26 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, InvalidArgumentError, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
 import { initBackend } from '../backend';
-import { isTaskName, loadDataset, TASK_NAMES, TaskName } from '../data';
+import { loadDataset } from '../data';
 import { taskShape } from '../data/tasks';
-import { isVaeKind, MODEL_KINDS, ModelConfig, ModelKind, parameterCount } from '../models';
+import { isVaeKind, MODEL_KINDS, ModelConfig, parameterCount } from '../models';
 import { isPixelVAE } from '../models/vae';
 import { latentUsage } from '../diagnostics/latent-usage';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
-import { Checkpoint } from '../train/checkpoint';
-import { ConfigChange, RESUMABLE_TRAIN_FIELDS, TrainConfig, trainConfig, trainConfigChanges } from '../train/config';
+import { ConfigChange, TrainConfig, trainConfig, trainConfigChanges } from '../train/config';
 import { checkpointRun, checkShape, disposeRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
 import { defaultWorkerCount, startGradientWorkers } from '../train/workers';
 import { EpochRecord, NonFiniteLossError } from '../train/trainer';
 import { DEFAULT_DIVERGENCE_OPTIONS, DivergenceError, DivergenceWarning } from '../train/divergence';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
+import { commandLine, flag, TrainOptions } from './options';
+import { recordedTask, RESUMABLE_OPTIONS, resumeConflicts, ResumeRecord } from './resume';
 
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function finiteNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-}
-
-export interface TrainOptions {
-  task: string;
-  model: ModelKind;
-  epochs: number;
-  batchSize: number;
-  layers: number;
-  kernelSize: number;
-  channels: number;
-  /** PixelVAE options (ignored by the other models). */
-  zsize: number;
-  vaeDepth: number;
-  vaeChannels: number;
-  /** PixelVAE: the log-variance q(z|x) starts with (modelConfig.posteriorLogVarInit). */
-  posteriorLogvarInit: number;
-  /** PixelVAE: KL weight rises from 0 to 1 over this many steps (trainConfig.klWarmupSteps). */
-  klWarmup?: number;
-  /** PixelVAE: floor, in nats per latent dimension, on each dimension's KL while training (trainConfig.freeBits). */
-  freeBits?: number;
-  learningRate: number;
-  limit?: number;
-  testLimit?: number;
-  evaluateEvery: number;
-  dataDirectory?: string;
-  out?: string;
-  resume?: string;
-  seed: number;
-  json: boolean;
-  samples: boolean;
-  /** Helper worker threads sharing each step; undefined = one per extra core on wasm/cpu (PIXEL_WORKERS overrides). */
-  workers?: number;
-}
-
-export function commandLine(): Command {
-  return new Command('train')
-    .description('Train a PixelCNN on a dataset; writes checkpoints, history.json and sample grids to a run folder')
-    .addOption(new Option('-t, --task <task>', 'dataset').choices([...TASK_NAMES]).default('mnist'))
-    .addOption(new Option('-m, --model <kind>', 'model').choices([...MODEL_KINDS]).default('gated'))
-    .option('-e, --epochs <n>', 'number of epochs in all (with --resume: default the run\'s own; a larger N extends it)', integer(1), 15)
-    .option('-b, --batch-size <n>', 'batch size', integer(1), 64)
-    .option('-x, --layers <n>', 'number of masked/gated layers', integer(1), 5)
-    .option('-k, --kernel-size <n>', 'kernel size (odd)', integer(1), 5)
-    .option('-c, --channels <n>', 'hidden channels (divisible by the colours)', integer(1), 30)
-    .option('--zsize <n>', 'PixelVAE (vae-up, vae-straight): size of the latent z', integer(1), 32)
-    .option('--vae-depth <n>', 'PixelVAE: extra encoder/decoder blocks at the lowest resolution (besides the 3 resolution blocks)', integer(0), 0)
-    .option('--vae-channels <n>', 'PixelVAE: channels of the widest encoder/decoder block (the others get 1/2 and 1/8)', integer(1), 128)
-    .option('--posterior-logvar-init <x>', 'PixelVAE: the log-variance q(z|x) starts with (0: the prior\'s width; e.g. -4 starts narrow, against posterior collapse)', finiteNumber, 0)
-    .option('--kl-warmup <steps>', 'PixelVAE: the KL term\'s weight rises linearly from 0 to 1 over this many steps (against posterior collapse)', integer(0))
-    .option('--free-bits <nats>', 'PixelVAE: while training, each latent dimension\'s KL counts as at least this many nats', nonNegativeNumber)
-    .option('-l, --learning-rate <lr>', 'Adam learning rate', positiveNumber, 0.001)
-    .option('--limit <n>', 'at most this many training images per epoch', integer(1))
-    .option('--test-limit <n>', 'at most this many test images per evaluation', integer(1))
-    .option('--evaluate-every <n>', 'evaluate (and sample) every this many epochs', integer(1), 1)
-    .option('-D, --data-directory <dir>', 'where the dataset is (see README)')
-    .option('--out <dir>', 'run folder (default runs/<task>-<model>-<time>)')
-    .option('--resume <checkpoint>', 'continue from a checkpoint file or a run folder holding checkpoint.ckpt, as the run was configured; flags defining the model or data must match it, -e -l --evaluate-every --test-limit --workers --kl-warmup --free-bits change it')
-    .option('--seed <n>', 'seed for weights and data order', integer(0), 0)
-    .option('--json', 'print one JSON line per epoch on stdout', false)
-    .option('--no-samples', 'skip the sample grid after each evaluation')
-    .option('--workers <n>', 'helper threads that share each training step (default: one per extra core on the wasm/cpu backends; 0 = none)', integer(0))
-    .allowExcessArguments(false)
-    .exitOverride();
-}
+export { commandLine } from './options';
+export type { TrainOptions } from './options';
 
 function resolveCheckpoint(resume: string): string {
   const file = fs.existsSync(resume) && fs.statSync(resume).isDirectory() ? path.join(resume, 'checkpoint.ckpt') : resume;
@@ -144,74 +58,6 @@ function makeOutFolder(out: string): void {
 async function writeGrid(run: Run, file: string, seed: number): Promise<void> {
   const grid = await datasetGrid(run.model, run.dataset, { seed });
   writeFileAtomic(file, gridPng(grid, grid.layout));
-}
-
-/**
- * Options that define the model or the data each step sees. A resumed run keeps the checkpoint's: given on the
- * command line they must equal it. Batch size, limit and seed are among them because they decide which examples
- * each step and epoch see (and a PixelVAE's test noise is drawn per test batch), so changing them would splice
- * a different run onto this one; start a new run for that.
- */
-const DEFINING_OPTIONS = ['task', 'model', 'layers', 'kernelSize', 'channels', 'zsize', 'vaeDepth', 'vaeChannels', 'posteriorLogvarInit', 'seed', 'batchSize', 'limit'] as const;
-
-/** Options a resumed run may change, and the train config field each sets (the rest of training follows them). */
-const RESUMABLE_OPTIONS: Record<string, (typeof RESUMABLE_TRAIN_FIELDS)[number]> = {
-  epochs: 'epochs', learningRate: 'learningRate', evaluateEvery: 'evaluateEvery', testLimit: 'testLimit', klWarmup: 'klWarmupSteps', freeBits: 'freeBits',
-};
-
-/** How the user writes an option (`-x`, `--zsize`), for messages. */
-function flag(key: string): string {
-  const option = commandLine().options.find((o) => o.attributeName() === key);
-  return option ? option.short ?? option.long ?? key : key;
-}
-
-/** The task a checkpoint was trained on (the CLI records `task`; notebooks the dataset's name, which is the task's). */
-function recordedTask(checkpoint: Checkpoint): TaskName | undefined {
-  const { task, dataset } = checkpoint.meta ?? {};
-  return [task, dataset].find((name): name is TaskName => typeof name === 'string' && isTaskName(name));
-}
-
-/** Each defining option given on the command line that differs from the checkpoint, as `-x 3 (checkpoint: 5)`. */
-function resumeConflicts(options: TrainOptions, given: ReadonlySet<string>, checkpoint: Checkpoint): string[] {
-  const model = checkpoint.modelConfig;
-  const saved = trainConfig(checkpoint.trainConfig);
-  const vae = isVaeKind(model.kind);
-  const notVae = `${model.kind}, not a PixelVAE`;
-  // The checkpoint's value of each option, or why it has none.
-  const values: Record<(typeof DEFINING_OPTIONS)[number], { value: unknown; none?: string }> = {
-    task: { value: recordedTask(checkpoint) },
-    model: { value: model.kind },
-    layers: { value: model.layers },
-    kernelSize: { value: model.kernelSize },
-    channels: { value: model.channels },
-    zsize: { value: vae ? model.latentSize : undefined, none: notVae },
-    vaeDepth: { value: vae ? model.vaeDepth : undefined, none: notVae },
-    vaeChannels: { value: vae ? model.vaeChannels : undefined, none: notVae },
-    // Absent from PixelVAE checkpoints saved before the option existed, which all started at 0.
-    posteriorLogvarInit: { value: vae ? model.posteriorLogVarInit ?? 0 : undefined, none: notVae },
-    seed: { value: saved.seed },
-    batchSize: { value: saved.batchSize },
-    limit: { value: saved.limit, none: 'no limit' },
-  };
-  const conflicts: string[] = [];
-  for (const key of DEFINING_OPTIONS) {
-    if (!given.has(key)) continue;
-    const { value, none } = values[key];
-    // A task the checkpoint does not record is checked by image shape instead (checkShape).
-    if (key === 'task' && value === undefined) continue;
-    if (value !== options[key]) conflicts.push(`${flag(key)} ${String(options[key])} (checkpoint: ${value === undefined ? none : String(value)})`);
-  }
-  return conflicts;
-}
-
-/** One resumption, recorded in the first epoch it completes (history.json and the checkpoint's history). */
-export interface ResumeRecord {
-  /** Training steps done before the resumption. */
-  step: number;
-  /** The checkpoint it continued from. */
-  checkpoint: string;
-  /** Train config fields (and `workers`) the command line changed. */
-  changes: Record<string, ConfigChange>;
 }
 
 /** A path as one shell word. */
