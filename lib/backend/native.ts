@@ -157,12 +157,17 @@ function convDims(ci: ReturnType<typeof tf.backend_util.computeConv2DInfo>): num
     ci.outHeight, ci.outWidth, ci.strideHeight, ci.strideWidth, top, bottom, left, right, blockedLayout() ? 1 : 0];
 }
 
+/** tfjs's description of a convolution (output shape, padding) from its input and filter shapes and attributes. */
+function convInfo(inShape: number[], filterShape: number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(inShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+}
+
 function conv2D(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { x, filter } = args.inputs;
   const attrs = (args.attrs ?? {}) as unknown as ConvAttrs;
-  const ci = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const ci = convInfo(x.shape, filter.shape, attrs);
   if (!convSupported(ci, attrs, x, filter)) return onWasm('Conv2D', args) as TensorInfo;
   const out = backend.makeOutput(ci.outShape, 'float32');
   addon().conv2d(0, f32(backend, x), f32(backend, filter), f32(backend, out), convDims(ci));
@@ -173,8 +178,7 @@ function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { dy, filter } = args.inputs;
   const attrs = (args.attrs ?? {}) as unknown as ConvAttrs;
-  const ci = tf.backend_util.computeConv2DInfo(attrs.inputShape!, filter.shape as [number, number, number, number],
-    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const ci = convInfo(attrs.inputShape!, filter.shape, attrs);
   if (!convSupported(ci, attrs, dy, filter) || size(ci.inShape) === 0) return onWasm('Conv2DBackpropInput', args) as TensorInfo;
   const out = backend.makeOutput(attrs.inputShape!, 'float32');
   addon().conv2d(1, f32(backend, dy), f32(backend, filter), f32(backend, out), convDims(ci));
@@ -185,8 +189,7 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { x, dy } = args.inputs;
   const attrs = (args.attrs ?? {}) as unknown as ConvAttrs;
-  const ci = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape!,
-    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const ci = convInfo(x.shape, attrs.filterShape!, attrs);
   if (!convSupported(ci, attrs, x, dy) || size(attrs.filterShape!) === 0) return onWasm('Conv2DBackpropFilter', args) as TensorInfo;
   const out = backend.makeOutput(attrs.filterShape!, 'float32');
   addon().conv2d(2, f32(backend, x), f32(backend, dy), f32(backend, out), convDims(ci));
