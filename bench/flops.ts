@@ -9,7 +9,7 @@
  * backend multiplies the zeros too. Everything else (bias adds, gates, the softmax over 256 values, Adam) is
  * left out, so the GFLOP/s derived from this is a lower bound of the work done per second.
  */
-import type { ModelConfig } from '../lib/models/config';
+import type { ModelConfig } from '../lib/models';
 
 export interface ConvShape {
   name: string;
@@ -26,7 +26,7 @@ export function convShapes(config: ModelConfig): ConvShape[] {
   const { kind, colours: C, channels: c, kernelSize: k, layers } = config;
   const p = Math.floor(k / 2);
   const out: ConvShape[] = [];
-  if (config.conditionSize > 0 || config.conditionMapChannels > 0) throw new Error('convShapes: conditional models are not counted');
+  if (kind !== 'simple' && kind !== 'gated' && kind !== 'gated-blindspot') throw new Error(`convShapes: ${kind} models are not counted`);
   if (kind === 'simple') {
     // Each masked k x k convolution runs as its unmasked parts (lib/models/simple.ts): rows above, current row.
     for (let l = 0; l < layers; l++) {

@@ -18,7 +18,6 @@ import { BackendName, initBackend } from '../lib/backend';
 import { Dataset } from '../lib/data/dataset';
 import { buildModel, ModelConfig, modelConfig } from '../lib/models';
 import { trainConfig } from '../lib/train/config';
-import { objectiveFor } from '../lib/train/objective';
 import { Trainer } from '../lib/train/trainer';
 import { GradientWorkers } from '../lib/train/workers';
 import { trainingStepFlops } from './flops';
@@ -171,14 +170,14 @@ export async function measureTraining(
     height: config.height, width: config.width, channels: config.colours, classNames: [],
   };
   const model = buildModel(config);
-  const trainer = new Trainer(objectiveFor(model), dataset, trainConfig({ batchSize: batch }));
+  const trainer = new Trainer(model.objective(), dataset, trainConfig({ batchSize: batch }));
   let microBatchCause: string | undefined;
   trainer.executor.onMicroBatchChange = (size, cause) => {
     microBatchCause = cause.message;
     log(`${name}: out of memory; the trainer now splits the batch into micro-batches of ${size} (${cause.message.slice(0, 160)})`);
   };
   const parameters = model.params.count();
-  const workers = options.workers ? await GradientWorkers.start(options.workers, { backend: info.name, model: config, train: {} }) : undefined;
+  const workers = options.workers ? await GradientWorkers.start(options.workers, { backend: info.name, model: config }) : undefined;
   trainer.executor.helpers = workers;
   const times: number[] = [];
   const cpuTimes: number[] = [];

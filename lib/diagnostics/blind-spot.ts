@@ -6,7 +6,7 @@
  *
  * Browser-safe: no Node-only imports.
  */
-import { buildModel, modelConfig, ModelKind } from '../models';
+import { buildModel, DataShape, modelConfig, ModelKind } from '../models';
 import { FIELD_CLASSES, FieldClass, receptiveField, ReceptiveField } from './receptive-field';
 
 export interface FieldStudyOptions {
@@ -47,6 +47,11 @@ export interface FieldStudy {
   fields: ReceptiveField[][];
 }
 
+/** The images a study's models are built for: size x size, with ten classes for a class-conditional kind. */
+function studyShape(size: number, channels: number): DataShape {
+  return { name: 'receptive-field study', height: size, width: size, channels, classes: 10 };
+}
+
 export const DEFAULT_STUDY_KINDS: ModelKind[] = ['simple', 'gated-blindspot', 'gated'];
 export const DEFAULT_STUDY_DEPTHS = [1, 2, 5, 10];
 
@@ -63,10 +68,9 @@ export async function fieldsByDepth(options: FieldStudyOptions = {}): Promise<Fi
   for (const kind of kinds) {
     const row: ReceptiveField[] = [];
     for (const layers of depths) {
-      const model = buildModel(modelConfig({
-        kind, layers, kernelSize, channels: options.channels ?? 8, height: size, width: size, seed: options.seed ?? 1,
-        conditionSize: kind === 'conditional' ? 10 : 0,
-      }));
+      const model = buildModel(modelConfig(
+        { kind, layers, kernelSize, channels: options.channels ?? 8, seed: options.seed ?? 1 }, studyShape(size, 1),
+      ));
       try {
         row.push(await receptiveField(model, centre, centre, 0, { inputs: options.inputs ?? 32 }));
       } finally {
@@ -106,10 +110,10 @@ export async function colourFields(options: ColourStudyOptions = {}): Promise<Co
   const kind = options.kind ?? 'gated';
   const size = options.size ?? 7;
   const centre = Math.floor(size / 2);
-  const model = buildModel(modelConfig({
-    kind, colours: 3, layers: options.layers ?? 2, kernelSize: options.kernelSize ?? 3, channels: options.channels ?? 12,
-    height: size, width: size, seed: options.seed ?? 1, conditionSize: kind === 'conditional' ? 10 : 0,
-  }));
+  const model = buildModel(modelConfig(
+    { kind, layers: options.layers ?? 2, kernelSize: options.kernelSize ?? 3, channels: options.channels ?? 12, seed: options.seed ?? 1 },
+    studyShape(size, 3),
+  ));
   try {
     const fields: ReceptiveField[] = [];
     for (let colour = 0; colour < 3; colour++) fields.push(await receptiveField(model, centre, centre, colour, { inputs: 16 }));

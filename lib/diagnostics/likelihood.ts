@@ -16,9 +16,10 @@
  * Browser-safe: no Node-only imports; tensors are read with `await t.data()`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PixelModel } from '../models/model';
+import { batchCondition } from '../models/incremental';
+import { disposeCondition, PixelModel } from '../models/model';
 import { subpixelNats, BITS_PER_NAT } from '../train/loss';
-import { conditionTensors, disposeCondition, preparePlan, SampleCondition, SampleProgress } from '../sample/plan';
+import { preparePlan, SampleCondition, SampleProgress } from '../sample/plan';
 import type { SamplerName } from '../sample/sample';
 import { teacherForce } from '../sample/teacher';
 
@@ -82,7 +83,7 @@ export async function onePassNats(
   const plan = await preparePlan(model, { count, condition });
   const out = new Float64Array(count * imageSize);
   const pixels = Float32Array.from(images);
-  const all = conditionTensors(plan);
+  const all = batchCondition(plan, model.conditionShape);
   try {
     for (let first = 0; first < count; first += batchSize) {
       const n = Math.min(batchSize, count - first);

@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Condition } from '../models/layers';
-import { PixelModel } from '../models/model';
+import { disposeCondition, PixelModel } from '../models/model';
 
 export const FIELD_CLASSES = ['future', 'seen', 'blind', 'unreachable', 'leaking'] as const;
 export type FieldClass = (typeof FIELD_CLASSES)[number];
@@ -38,12 +38,13 @@ export interface ReceptiveFieldOptions {
   /** Random inputs to take the maximum over (default 4). */
   inputs?: number;
   seed?: number;
-  /** Condition for conditional models (batch of `inputs`); default: class 0 one-hot / zero map. */
+  /** Condition for conditional models (batch of `inputs`); default: a one-hot vector of index 0 / a random normal map (seed 5). */
   condition?: Condition;
 }
 
 function defaultCondition(model: PixelModel, inputs: number): Condition | undefined {
-  const { conditionSize, conditionMapChannels, height, width } = model.config;
+  const { height, width } = model.config;
+  const { vector: conditionSize, map: conditionMapChannels } = model.conditionShape;
   if (conditionSize === 0 && conditionMapChannels === 0) return undefined;
   return {
     vector: conditionSize > 0 ? tf.tidy(() => tf.oneHot(tf.zeros([inputs], 'int32'), conditionSize).toFloat() as tf.Tensor2D) : undefined,
@@ -70,7 +71,7 @@ export async function gradientMagnitude(model: PixelModel, row: number, col: num
   const magnitude = tf.tidy(() => tf.max(tf.abs(grad), 0)); // [H, W, C]
   const data = (await magnitude.data()) as Float32Array;
   tf.dispose([x, projection, grad, magnitude]);
-  if (!options.condition && condition) tf.dispose([condition.vector, condition.map] as tf.Tensor[]);
+  if (!options.condition) disposeCondition(condition);
   return data;
 }
 

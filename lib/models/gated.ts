@@ -14,22 +14,54 @@
  *
  * Cropped kernels and shifts replace full kernels multiplied by masks, so no work is spent on zeros.
  *
- * `blindSpot: true` builds the original PyTorch project's variant: a vertical stack of
+ * `GatedNetwork.blindSpot` builds the original PyTorch project's variant: a vertical stack of
  * (k//2) x k kernels over the rows strictly above, not shifted. Its receptive field misses pixels
  * above and to the right (the blind spot shown in notebook 05-blind-spot).
  *
- * Conditioning (kind 'conditional'): a vector h (class one-hot, or a latent) adds V^T h inside every
+ * Conditioning (kinds 'conditional', conditional.ts, and the PixelVAE's decoder): a vector h (class one-hot, or a latent) adds V^T h inside every
  * gate (location-independent); a spatial map s adds a 1x1 convolution V * s (location-dependent).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelConfig } from './config';
+import { GatedIncremental } from './gated-incremental';
+import type { IncrementalBatch } from './incremental';
 import {
   addCondition, applyConv, Condition, ConditionProjection, Conv, createConditionProjection, createConv,
   gate, scalePixels, shiftDown, toLogits,
 } from './layers';
 import { colourMask } from './masks';
-import { PixelModel } from './model';
+import { ConditionShape } from './model';
 import { ParamStore } from './params';
+import { PixelCnnBase, PixelCnnFields, RETIRED_LATENT_FIELDS } from './pixelcnn';
+import type { ModelConfig } from './registry';
+import { DEFAULT_PIXELCNN_SIZE, describeSize, ModelSpec, PixelCnnSize, SharedConfig, validatePixelCnnSize } from './spec';
+
+export interface GatedConfig extends SharedConfig, PixelCnnFields {
+  kind: 'gated';
+}
+
+export const gatedSpec: ModelSpec<GatedConfig> = {
+  kind: 'gated',
+  name: 'gated PixelCNN',
+  summary: 'gated PixelCNN without the blind spot (van den Oord et al. 2016, Conditional Image Generation with PixelCNN Decoders)',
+  defaults: { ...DEFAULT_PIXELCNN_SIZE, leak: false },
+  options: [],
+  retired: { conditionSize: 0, conditionMapChannels: 0, ...RETIRED_LATENT_FIELDS },
+  validate: validatePixelCnnSize,
+  describe: (config) => `gated: ${describeSize(config)}`,
+  build: (config) => new GatedPixelCNN(config, { blindSpot: false, conditionSize: 0, conditionMapChannels: 0, leak: config.leak }),
+};
+
+/** How the network is wired, beyond its size: the kinds that build it (and the PixelVAE) set these. */
+export interface GatedNetwork {
+  /** The original PyTorch project's vertical stack, which leaves a blind spot (gated-blindspot.ts). */
+  blindSpot: boolean;
+  /** Length of the condition vector (classes, or a PixelVAE's z); 0 = none. */
+  conditionSize: number;
+  /** Channels of the condition map (a PixelVAE decoder's); 0 = none. */
+  conditionMapChannels: number;
+  /** The diagnostics' broken variant whose first layer sees what it predicts (PixelCnnFields.leak). */
+  leak: boolean;
+}
 
 export interface GatedLayer {
   vertical: Conv; // [(k//2+1) | k//2, k, vIn, 2c]
@@ -42,22 +74,25 @@ export interface GatedLayer {
   residual: boolean;
 }
 
-export class GatedPixelCNN implements PixelModel {
+export class GatedPixelCNN extends PixelCnnBase {
   readonly params: ParamStore;
   readonly layers: GatedLayer[] = [];
   readonly output: Conv;
   /** True for the original project's variant with a blind spot. */
   readonly blindSpot: boolean;
+  readonly conditionShape: ConditionShape;
 
-  constructor(readonly config: ModelConfig) {
+  /** `config` gives the size (a PixelVAE passes its own config, whose -x -k -c are its PixelCNN's). */
+  constructor(readonly config: ModelConfig & PixelCnnSize, readonly network: GatedNetwork) {
+    super();
     const { colours, channels: c, kernelSize: k, layers } = config;
-    this.blindSpot = config.kind === 'gated-blindspot';
-    if (this.blindSpot && k < 3) throw new Error(`model config: kernelSize (-k) must be at least 3 for gated-blindspot, got ${k}`);
+    this.blindSpot = network.blindSpot;
+    this.conditionShape = { vector: network.conditionSize, map: network.conditionMapChannels };
     this.params = new ParamStore(config.seed);
     const p = Math.floor(k / 2);
     for (let l = 0; l < layers; l++) {
       const inChannels = l === 0 ? colours : c;
-      const centreType = l === 0 && !config.leak ? 'A' : 'B';
+      const centreType = l === 0 && !network.leak ? 'A' : 'B';
       // Horizontal mask: taps left of the current pixel are free; the current pixel's tap is colour masked.
       const horizontalMask = new Float32Array((p + 1) * inChannels * 2 * c).fill(1);
       horizontalMask.set(colourMask(centreType, inChannels, 2 * c, colours, c), p * inChannels * 2 * c);
@@ -69,13 +104,17 @@ export class GatedPixelCNN implements PixelModel {
         link: createConv(this.params, `layer${l}.link`, [1, 1], 2 * c, 2 * c, [0, 0, 0, 0]),
         output: createConv(this.params, `layer${l}.output`, [1, 1], c, c, [0, 0, 0, 0],
           tf.tensor4d(colourMask('B', c, c, colours), [1, 1, c, c])),
-        verticalCondition: l === layers - 1 ? undefined : createConditionProjection(this.params, `layer${l}.vcond`, config.conditionSize, config.conditionMapChannels, 2 * c),
-        horizontalCondition: createConditionProjection(this.params, `layer${l}.hcond`, config.conditionSize, config.conditionMapChannels, 2 * c),
+        verticalCondition: l === layers - 1 ? undefined : createConditionProjection(this.params, `layer${l}.vcond`, network.conditionSize, network.conditionMapChannels, 2 * c),
+        horizontalCondition: createConditionProjection(this.params, `layer${l}.hcond`, network.conditionSize, network.conditionMapChannels, 2 * c),
         residual: l > 0,
       });
     }
     const outMask = tf.tensor4d(colourMask('B', c, colours * 256, colours), [1, 1, c, colours * 256]);
     this.output = createConv(this.params, 'output', [1, 1], c, colours * 256, [0, 0, 0, 0], outMask);
+  }
+
+  incremental(batch: IncrementalBatch): GatedIncremental {
+    return new GatedIncremental(this, batch);
   }
 
   /** Vertical-stack convolution; in the blind-spot variant row i sees rows i-k//2 .. i-1 only. */

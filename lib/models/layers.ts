@@ -53,10 +53,10 @@ export function shiftDown(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** Condition inputs. `vector` is location-independent (a class one-hot or a latent), `map` is spatial. */
-export interface Condition {
+export type Condition = {
   vector?: tf.Tensor2D; // [N, conditionSize]
   map?: tf.Tensor4D; // [N, H, W, conditionMapChannels]
-}
+};
 
 /** Learned projections of the condition into one layer's pre-activations (the paper's V^T h and V * s). */
 export interface ConditionProjection {

@@ -15,20 +15,40 @@
  * tap carries the colour mask. Together they compute exactly the masked k x k convolution.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelConfig } from './config';
+import type { IncrementalBatch } from './incremental';
 import { applyConv, Condition, Conv, createConv, scalePixels, toLogits } from './layers';
 import { colourMask, spatialMask } from './masks';
-import { PixelModel } from './model';
 import { ParamStore } from './params';
+import { PixelCnnBase, PixelCnnFields, RETIRED_LATENT_FIELDS } from './pixelcnn';
+import { SimpleIncremental } from './simple-incremental';
+import { DEFAULT_PIXELCNN_SIZE, describeSize, ModelSpec, SharedConfig, validatePixelCnnSize } from './spec';
 
-export class SimplePixelCNN implements PixelModel {
+export interface SimpleConfig extends SharedConfig, PixelCnnFields {
+  kind: 'simple';
+}
+
+export const simpleSpec: ModelSpec<SimpleConfig> = {
+  kind: 'simple',
+  name: 'simple PixelCNN',
+  summary: 'masked convolutions (van den Oord et al. 2016, Pixel Recurrent Neural Networks); has a blind spot',
+  defaults: { ...DEFAULT_PIXELCNN_SIZE, leak: false },
+  options: [],
+  retired: { conditionSize: 0, conditionMapChannels: 0, ...RETIRED_LATENT_FIELDS },
+  validate: validatePixelCnnSize,
+  describe: (config) => `simple: ${describeSize(config)}`,
+  build: (config) => new SimplePixelCNN(config),
+};
+
+export class SimplePixelCNN extends PixelCnnBase {
   readonly params: ParamStore;
+  readonly conditionShape = { vector: 0, map: 0 };
   readonly hidden: Conv[] = [];
   readonly output: Conv;
   /** Per hidden layer: the mask of the current-row taps, [1, k//2+1, in, out] (the full mask's centre row, left half). */
   private readonly rowMasks: tf.Tensor4D[] = [];
 
-  constructor(readonly config: ModelConfig) {
+  constructor(readonly config: SimpleConfig) {
+    super();
     const { colours, channels, kernelSize: k, layers } = config;
     this.params = new ParamStore(config.seed);
     const p = Math.floor(k / 2);
@@ -56,6 +76,10 @@ export class SimplePixelCNN implements PixelModel {
       y = tf.add(y, tf.conv2d(rowsAbove, aboveWeight, 1, [[0, 0], [p, 0], [p, p], [0, 0]])); // [N, H, W, out]
     }
     return tf.add(y, conv.bias);
+  }
+
+  incremental(batch: IncrementalBatch): SimpleIncremental {
+    return new SimpleIncremental(this, batch);
   }
 
   logits(images: tf.Tensor4D, _condition?: Condition): tf.Tensor5D {

@@ -21,16 +21,19 @@
  * original's `util.Block` without residual). Pooling rounds up, so any image size works (14 -> 7 -> 4 -> 2).
  *
  * Causality: the encoder sees the whole image, so `logits(images, condition)` is the PixelCNN given a
- * condition computed elsewhere; only that part is autoregressive. Samplers (lib/sample) take
- * `vae.pixelModel` and `vae.decoderCondition(z)`, with z from `priorLatent` (samples from scratch) or from
- * `encodeTop` (completions: z inferred from the visible top rows).
+ * condition computed elsewhere; only that part is autoregressive. Samplers (lib/sample) get that condition
+ * from `scratchCondition` (z from the prior, `priorLatent`) or `completionCondition` (z inferred by the encoder
+ * from the visible top rows, `encodeTop`), and the PixelCNN's cached forward pass from `incremental`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelConfig, modelConfig } from './config';
+import type { Objective } from '../train/objective';
 import { GatedPixelCNN } from './gated';
+import type { Incremental, IncrementalBatch } from './incremental';
 import { applyConv, Condition, Conv, Padding, scalePixels } from './layers';
-import { PixelModel } from './model';
+import { CompletionRequest, ConditionShape, LatentSource, PixelModel, ScratchRequest } from './model';
 import { ParamStore } from './params';
+import type { VaeConfig } from './vae-kinds';
+import { reparameterise, seededNormal, vaeObjective } from './vae-objective';
 
 /** Number of resolution stages (each halves H and W in the encoder, doubles them in the decoder). */
 const STAGES = 3;
@@ -75,24 +78,6 @@ class VaeParams extends ParamStore {
   }
 }
 
-/** Analytic KL(N(mean, exp(logVar)) || N(0, I)) per example and latent dimension, in nats: [N, Z] -> [N, Z]. */
-export function gaussianKlPerDim(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.mul(0.5, tf.sub(tf.add(tf.exp(logVar), tf.square(mean)), tf.add(logVar, 1))) as tf.Tensor2D); // [N, Z]
-}
-
-/** Analytic KL(N(mean, exp(logVar)) || N(0, I)) per example, in nats: [N, Z] -> [N]. */
-export function gaussianKl(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(gaussianKlPerDim(mean, logVar), 1) as tf.Tensor1D); // [N]
-}
-
-/** z = mean + exp(logVar / 2) * eps with eps ~ N(0, I) drawn from `seed` (same seed, same z): [N, Z]. */
-export function reparameterise(posterior: Posterior, seed: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const eps = tf.randomNormal(posterior.mean.shape, 0, 1, 'float32', seed); // [N, Z]
-    return tf.add(posterior.mean, tf.mul(tf.exp(tf.mul(posterior.logVar, 0.5)), eps)) as tf.Tensor2D; // [N, Z]
-  });
-}
-
 /**
  * Weights uniform in +-sqrt(gain * 3 / fanIn), i.e. variance gain / fanIn: gain 2 (He) before a ReLU, 1
  * otherwise. (ParamStore's default, PyTorch's +-1/sqrt(fanIn), shrinks the signal ~6x per ReLU conv: after
@@ -134,6 +119,8 @@ function upsampleTo(x: tf.Tensor4D, [h, w]: [number, number]): tf.Tensor4D {
 
 export class PixelVAE implements PixelModel {
   readonly params: ParamStore;
+  readonly classes = 0;
+  readonly latentSources: readonly LatentSource[] = ['given rows', 'whole image'];
   /** The gated PixelCNN p(x | z): give it to lib/sample together with `decoderCondition(z)`. */
   readonly pixelModel: GatedPixelCNN;
   readonly encoderBlocks: Block[] = [];
@@ -144,11 +131,13 @@ export class PixelVAE implements PixelModel {
   readonly decoderOutput?: Conv; // 1x1 [widths[0], mapChannels]
   private readonly sizes: [number, number][];
 
-  constructor(readonly config: ModelConfig) {
-    if (config.kind !== 'vae-up' && config.kind !== 'vae-straight') throw new Error(`PixelVAE: kind must be vae-up or vae-straight, got ${config.kind}`);
+  constructor(readonly config: VaeConfig) {
     const { height, width, colours, latentSize: z, vaeDepth, vaeChannels } = config;
-    // The PixelCNN is a conditional gated model taking exactly the condition the VAE's config declares.
-    this.pixelModel = new GatedPixelCNN(modelConfig({ ...config, kind: 'conditional' }));
+    // The PixelCNN is a conditional gated network given z itself (vae-straight) or the decoder's map (vae-up).
+    const up = config.kind === 'vae-up';
+    this.pixelModel = new GatedPixelCNN(config, {
+      blindSpot: false, conditionSize: up ? 0 : z, conditionMapChannels: up ? config.conditionMapChannels : 0, leak: false,
+    });
     const params = new VaeParams(config.seed + 0x5eed); // a weight stream distinct from the PixelCNN's
     this.params = params;
     this.sizes = stageSizes(height, width);
@@ -182,6 +171,31 @@ export class PixelVAE implements PixelModel {
       this.decoderOutput = conv(params, 'decoder.output', 1, widths[0], config.conditionMapChannels, 1);
     }
     params.adopt(this.pixelModel.params);
+  }
+
+  get conditionShape(): ConditionShape {
+    return this.pixelModel.conditionShape;
+  }
+
+  /** The negative ELBO, with the KL warm-up and free bits of the config (vae-objective.ts). */
+  objective(): Objective {
+    return vaeObjective(this, this.config.seed, { klWarmupSteps: this.config.klWarmupSteps, freeBits: this.config.freeBits });
+  }
+
+  /** Samples from scratch decode z drawn from the prior. */
+  scratchCondition(request: ScratchRequest): Condition {
+    return tf.tidy(() => this.decoderCondition(this.priorLatent(request.count, request.seed)));
+  }
+
+  /** Completions decode the encoder's mean for the given rows, or for the whole image (a reconstruction through z). */
+  completionCondition(request: CompletionRequest): Condition {
+    const rows = request.latentFrom === 'whole image' ? this.config.height : request.givenRows;
+    return tf.tidy(() => this.decoderCondition(this.encodeTop(request.images, rows)));
+  }
+
+  /** The PixelCNN's cached forward pass; its condition (the decoder's) is part of the batch. */
+  incremental(batch: IncrementalBatch): Incremental {
+    return this.pixelModel.incremental(batch);
   }
 
   private applyBlock(block: Block, x: tf.Tensor4D): tf.Tensor4D {
@@ -236,7 +250,7 @@ export class PixelVAE implements PixelModel {
 
   /** z ~ N(0, I) for samples from scratch, drawn from `seed`: [count, Z]. */
   priorLatent(count: number, seed: number): tf.Tensor2D {
-    return tf.randomNormal([count, this.config.latentSize], 0, 1, 'float32', seed);
+    return seededNormal([count, this.config.latentSize], seed) as tf.Tensor2D;
   }
 
   /**
@@ -257,6 +271,8 @@ export class PixelVAE implements PixelModel {
   }
 }
 
-export function isPixelVAE(model: PixelModel): model is PixelVAE {
-  return model instanceof PixelVAE;
+/** The model as a PixelVAE, for what only a latent-variable model can do (reconstructions, latent walks); `what` names the caller in the error. */
+export function requirePixelVAE(model: PixelModel, what: string): PixelVAE {
+  if (!(model instanceof PixelVAE)) throw new Error(`${what}: the model is ${model.config.kind}, not a PixelVAE (vae-up or vae-straight)`);
+  return model;
 }

@@ -7,7 +7,7 @@
  * zero padding to a multiple of 4, then the float32 tensor data the header indexes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelConfig } from '../models/config';
+import { decodeModelConfig, ModelConfig } from '../models/registry';
 import { ParamStore } from '../models/params';
 import { TrainConfig } from './config';
 import { TrainerState } from './trainer';
@@ -151,8 +151,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       moments.set(name, entry);
     }
   }
+  const { config: modelConfig, moved } = decodeModelConfig(header.modelConfig, source, header.trainConfig as Record<string, unknown> | undefined);
+  const trainConfig = header.trainConfig && { ...header.trainConfig };
+  for (const field of moved) delete (trainConfig as Record<string, unknown> | undefined)?.[field];
   return {
-    modelConfig: header.modelConfig, trainConfig: header.trainConfig, trainerState: header.trainerState, weights,
+    modelConfig, trainConfig, trainerState: header.trainerState, weights,
     optimizer: header.optimizerIterations !== undefined ? { iterations: header.optimizerIterations, moments } : undefined,
     meta: header.meta,
   };

@@ -12,14 +12,6 @@ export interface TrainConfig {
   testLimit?: number;
   /** Seed of the data order. */
   seed: number;
-  /**
-   * PixelVAE only (lib/train/objective.ts, VaeObjectiveOptions): KL warm-up over this many steps, the KL
-   * term's weight in the training loss rising linearly from 0 to 1. Reported bits/dim stay the true negative
-   * ELBO. Undefined or 0: off.
-   */
-  klWarmupSteps?: number;
-  /** PixelVAE only: free bits, a floor in nats per latent dimension on the KL the training loss counts. Undefined or 0: off. */
-  freeBits?: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -35,12 +27,6 @@ export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   for (const field of ['epochs', 'batchSize', 'evaluateEvery'] as const) {
     if (!Number.isInteger(config[field]) || config[field] < 1) throw new Error(`train config: ${field} must be a positive integer, got ${config[field]}`);
   }
-  if (config.klWarmupSteps !== undefined && !(Number.isInteger(config.klWarmupSteps) && config.klWarmupSteps >= 0)) {
-    throw new Error(`train config: klWarmupSteps must be an integer >= 0, got ${config.klWarmupSteps}`);
-  }
-  if (config.freeBits !== undefined && !(Number.isFinite(config.freeBits) && config.freeBits >= 0)) {
-    throw new Error(`train config: freeBits must be a number >= 0 (nats per latent dimension), got ${config.freeBits}`);
-  }
   for (const field of ['limit', 'testLimit'] as const) {
     const value = config[field];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`train config: ${field} must be a positive integer, got ${value}`);
@@ -54,20 +40,21 @@ export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
 
 /**
  * The train config fields a resumed run may change: they steer the training still to come (how long, how fast,
- * how it is evaluated, the KL schedule). The others (batch size, limit, seed) define which examples each step
- * sees, so changing them would make a different run.
+ * how it is evaluated). The others (batch size, limit, seed) define which examples each step sees, so changing
+ * them would make a different run. (A model's objective options, such as a PixelVAE's KL schedule, are the
+ * model spec's `resumable` options.)
  */
-export const RESUMABLE_TRAIN_FIELDS = ['epochs', 'learningRate', 'evaluateEvery', 'testLimit', 'klWarmupSteps', 'freeBits'] as const;
+export const RESUMABLE_TRAIN_FIELDS = ['epochs', 'learningRate', 'evaluateEvery', 'testLimit'] as const;
 
 /** A field's old and new value; null stands for unset (undefined does not survive JSON). */
 export interface ConfigChange { from: number | null; to: number | null }
 
 /** The fields of `after` that differ from `before`, by field name. */
-export function trainConfigChanges(before: Partial<TrainConfig>, after: Partial<TrainConfig>): Record<string, ConfigChange> {
+export function configChanges(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, ConfigChange> {
   const changes: Record<string, ConfigChange> = {};
-  const fields = new Set([...Object.keys(before), ...Object.keys(after)] as (keyof TrainConfig)[]);
+  const fields = new Set([...Object.keys(before), ...Object.keys(after)]);
   for (const field of fields) {
-    const from = before[field] ?? null, to = after[field] ?? null;
+    const from = (before[field] ?? null) as number | null, to = (after[field] ?? null) as number | null;
     if (from !== to) changes[field] = { from, to };
   }
   return changes;

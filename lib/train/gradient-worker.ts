@@ -9,14 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendName, initBackend } from '../backend';
 import { buildModel, ModelConfig } from '../models';
 import { chunkGradients } from './gradients';
-import { objectiveFor } from './objective';
-import type { TrainConfig } from './config';
 import { HelperJob, releaseFailedTape } from './step-executor';
 
 export interface WorkerSetup {
   backend: BackendName;
   model: ModelConfig;
-  train: Pick<TrainConfig, 'klWarmupSteps' | 'freeBits'>;
 }
 
 /** Messages to the main thread. */
@@ -38,7 +35,7 @@ async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
   const backend = await initBackend(setup.backend);
   const model = buildModel(setup.model);
-  const objective = objectiveFor(model, setup.train);
+  const objective = model.objective();
   // One job at a time: the main thread waits for each reply before it sends this worker another job.
   parentPort!.on('message', async (job: HelperJob) => {
     try {

@@ -3,11 +3,9 @@
  * from a checkpoint. Notebooks and the command line both go through here.
  */
 import { Dataset } from '../data/dataset';
-import { buildModel, ModelConfig, modelConfig } from '../models';
-import { PixelModel } from '../models/model';
+import { buildModel, DataShape, ModelConfig, modelConfig, ModelInput, modelOptions, PixelModel } from '../models';
 import { Checkpoint, captureCheckpoint, loadOptimizer, loadWeights } from './checkpoint';
 import { TrainConfig, trainConfig } from './config';
-import { objectiveFor } from './objective';
 import { Trainer } from './trainer';
 
 export interface Run {
@@ -16,31 +14,20 @@ export interface Run {
   trainer: Trainer;
 }
 
-/**
- * What a model config needs to know of its data: a loaded `Dataset`, or a name and a task's shape from
- * `TASK_SHAPES` (lib/data/tasks.ts) to check options before the data is loaded.
- */
-export type DataShape = Pick<Dataset, 'name' | 'height' | 'width' | 'channels'> & ({ classNames: readonly string[] } | { classes: number });
+/** What a model config needs to know of a dataset (or of a task's shape from TASK_SHAPES, before loading it). */
+export type DatasetShape = Pick<Dataset, 'name' | 'height' | 'width' | 'channels'> & ({ classNames: readonly string[] } | { classes: number });
 
-function classCount(data: DataShape): number {
-  return 'classes' in data ? data.classes : data.classNames.length;
+export function dataShape(dataset: DatasetShape): DataShape {
+  const classes = 'classes' in dataset ? dataset.classes : dataset.classNames.length;
+  return { name: dataset.name, height: dataset.height, width: dataset.width, channels: dataset.channels, classes };
 }
 
 /**
- * A model config fitted to a dataset: image shape and colours from the data, classes for conditional models
- * (a PixelVAE's condition follows from its own options, see `modelConfig`).
+ * A model config fitted to a dataset: image shape and colours from the data, and what the kind takes from it
+ * (a class-conditional model's classes), then `overrides`.
  */
-export function modelConfigFor(dataset: DataShape, overrides: Partial<ModelConfig> = {}): ModelConfig {
-  const conditional = overrides.kind === 'conditional';
-  const classes = classCount(dataset);
-  if (conditional && classes === 0 && !overrides.conditionMapChannels) {
-    throw new Error(`dataset ${dataset.name} has no class labels: a class-conditional model cannot be trained on it`);
-  }
-  return modelConfig({
-    height: dataset.height, width: dataset.width, colours: dataset.channels,
-    ...(conditional ? { conditionSize: classes } : {}),
-    ...overrides,
-  });
+export function modelConfigFor(dataset: DatasetShape, overrides: ModelInput = {}): ModelConfig {
+  return modelConfig(overrides, dataShape(dataset));
 }
 
 /** Throws unless the model was built for the data's images; `source` (the checkpoint file) starts the message. */
@@ -51,12 +38,12 @@ export function checkShape(config: ModelConfig, dataset: Pick<Dataset, 'name' | 
   }
 }
 
-export function startRun(dataset: Dataset, model: Partial<ModelConfig> = {}, train: Partial<TrainConfig> = {}): Run {
+export function startRun(dataset: Dataset, model: ModelInput = {}, train: Partial<TrainConfig> = {}): Run {
   const config = modelConfigFor(dataset, model);
   checkShape(config, dataset);
   const pixelModel = buildModel(config);
   const settings = trainConfig(train);
-  return { dataset, model: pixelModel, trainer: new Trainer(objectiveFor(pixelModel, settings), dataset, settings) };
+  return { dataset, model: pixelModel, trainer: new Trainer(pixelModel.objective(), dataset, settings) };
 }
 
 export async function checkpointRun(run: Run, meta: Record<string, unknown> = {}): Promise<Checkpoint> {
@@ -67,15 +54,22 @@ export async function checkpointRun(run: Run, meta: Record<string, unknown> = {}
 }
 
 /**
- * Restores a run from a checkpoint: weights, Adam's state, history and data position. `train`
- * overrides the saved train config (e.g. more epochs).
+ * Restores a run from a checkpoint: weights, Adam's state, history and data position. `train` overrides the
+ * saved train config (e.g. more epochs), `objective` the model's resumable options (its spec's, such as a
+ * PixelVAE's KL schedule); the fields that define the model cannot change.
  */
-export async function resumeRun(checkpoint: Checkpoint, dataset: Dataset, train: Partial<TrainConfig> = {}, source = 'checkpoint'): Promise<Run> {
-  checkShape(checkpoint.modelConfig, dataset, source);
-  const model = buildModel(checkpoint.modelConfig);
+export async function resumeRun(
+  checkpoint: Checkpoint, dataset: Dataset, train: Partial<TrainConfig> = {}, source = 'checkpoint', objective: Record<string, number> = {},
+): Promise<Run> {
+  const resumable = new Set(modelOptions().filter(({ option }) => option.resumable).map(({ option }) => option.field));
+  const fixed = Object.keys(objective).filter((field) => !resumable.has(field));
+  if (fixed.length > 0) throw new Error(`resumeRun: ${fixed.join(', ')} define the model and cannot change when a run is resumed`);
+  const resumed = modelConfig({ ...checkpoint.modelConfig, ...objective } as ModelInput);
+  checkShape(resumed, dataset, source);
+  const model = buildModel(resumed);
   loadWeights(model.params, checkpoint, source);
   const config = trainConfig({ ...checkpoint.trainConfig, ...train });
-  const trainer = new Trainer(objectiveFor(model, config), dataset, config, checkpoint.trainerState && structuredClone(checkpoint.trainerState));
+  const trainer = new Trainer(model.objective(), dataset, config, checkpoint.trainerState && structuredClone(checkpoint.trainerState));
   if (checkpoint.optimizer) await loadOptimizer(trainer.optimizer, model.params, checkpoint, source);
   return { dataset, model, trainer };
 }

@@ -141,8 +141,7 @@ export async function startGradientWorkers(run: Run, count = defaultWorkerCount(
   if (count <= 0) return undefined;
   const backend = backendInfo()?.name;
   if (!backend) throw new Error('startGradientWorkers: call initBackend first (workers use the same backend)');
-  const { klWarmupSteps, freeBits } = run.trainer.config;
-  const workers = await GradientWorkers.start(count, { backend, model: run.model.config, train: { klWarmupSteps, freeBits } });
+  const workers = await GradientWorkers.start(count, { backend, model: run.model.config });
   run.trainer.executor.helpers = workers;
   return workers;
 }

@@ -20,7 +20,8 @@ before(async () => { await setUpBackend(); });
  * because a ReLU that happens to be off for one input hides a connection that exists.
  */
 async function gradientMap(model: PixelModel, i: number, j: number, c: number): Promise<Float32Array> {
-  const { colours, conditionSize } = model.config;
+  const { colours } = model.config;
+  const conditionSize = model.conditionShape.vector;
   const x = tf.randomUniform([INPUTS, SIZE, SIZE, colours], 0, 255, 'float32', 7);
   const projection = tf.randomNormal([256], 0, 1, 'float32', 11);
   const condition = conditionSize > 0 ? { vector: tf.oneHot(tf.tensor1d(Array(INPUTS).fill(1), 'int32'), conditionSize).toFloat() as tf.Tensor2D } : undefined;
@@ -89,8 +90,8 @@ for (const kind of ['simple', 'gated', 'conditional'] as ModelKind[]) {
     for (const colours of [1, 3]) for (const k of [3, 5]) for (const layers of [1, 2, 3]) {
       test(`${colours} colour(s), k=${k}, ${layers} layer(s): gradients match the expected receptive field exactly`, async () => {
         const model = buildModel(modelConfig({
-          kind, colours, kernelSize: k, layers, channels: 4 * colours, height: SIZE, width: SIZE,
-          conditionSize: kind === 'conditional' ? 3 : 0, seed: 3,
+          kind, colours, kernelSize: k, layers, channels: 4 * colours, height: SIZE, width: SIZE, seed: 3,
+          ...(kind === 'conditional' ? { conditionSize: 3 } : {}),
         }));
         const field = kind === 'simple' ? maskedStackField(layers, k) : gatedField(layers, k);
         for (const [i, j] of outputs) for (let c = 0; c < colours; c++) {

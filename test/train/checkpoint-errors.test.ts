@@ -146,3 +146,27 @@ test('a checkpoint object with values of the wrong length (not from a file) is a
     optimizer.dispose();
   }
 });
+
+test('a checkpoint of the flat-config format loads: other kinds\' fields dropped, a PixelVAE\'s KL options moved from the train config', async () => {
+  const flat = { conditionSize: 0, conditionMapChannels: 0, latentSize: 32, vaeDepth: 0, vaeChannels: 128, posteriorLogVarInit: 0, leak: false };
+  const file = tempFile('flat.ckpt', withHeader(encodeCheckpoint(await checkpoint()), (header) => {
+    const h = header as unknown as { modelConfig: Record<string, unknown> };
+    h.modelConfig = { ...flat, ...h.modelConfig };
+  }));
+  await load(file);
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  assert.deepEqual(decodeCheckpoint(bytes, file).modelConfig, config);
+
+  const vae = modelConfig({ kind: 'vae-straight', height: 6, width: 6, layers: 1, kernelSize: 3, channels: 2, latentSize: 2, vaeChannels: 8 });
+  const model = buildModel(vae);
+  const saved = encodeCheckpoint(await captureCheckpoint(vae, model.params, { trainConfig: { epochs: 2, batchSize: 4, learningRate: 0.001, evaluateEvery: 1, seed: 0 } }));
+  model.params.dispose();
+  const old = decodeCheckpoint(withHeader(saved, (header) => {
+    const h = header as unknown as { modelConfig: Record<string, unknown>; trainConfig: Record<string, unknown> };
+    const { klWarmupSteps: _k, freeBits: _f, posteriorLogVarInit: _p, ...before } = h.modelConfig;
+    h.modelConfig = { ...flat, ...before, conditionSize: 2 };
+    h.trainConfig = { ...h.trainConfig, klWarmupSteps: 300, freeBits: 0.5 };
+  }), 'vae.ckpt');
+  assert.deepEqual(old.modelConfig, { ...vae, klWarmupSteps: 300, freeBits: 0.5 });
+  assert.deepEqual(old.trainConfig, { epochs: 2, batchSize: 4, learningRate: 0.001, evaluateEvery: 1, seed: 0 });
+});

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Dataset } from '../../lib/data/dataset';
 import { buildModel, modelConfig } from '../../lib/models';
 import { trainConfig } from '../../lib/train/config';
-import { Objective, objectiveFor } from '../../lib/train/objective';
+import type { Objective } from '../../lib/train/objective';
 import { Trainer } from '../../lib/train/trainer';
 import { isOutOfMemory } from '../../lib/train/step-executor';
 import { setUpBackend } from '../helpers';
@@ -41,7 +41,7 @@ function assertClose(a: Map<string, Float32Array>, b: Map<string, Float32Array>,
 
 async function oneStep(data: Dataset, kind: 'simple' | 'gated' | 'vae-straight', micro: number | undefined, wrap?: (o: Objective) => Objective) {
   const model = buildModel(modelConfig({ ...small, kind, ...(kind === 'vae-straight' ? { vaeChannels: 16, latentSize: 4 } : {}) }));
-  const objective = objectiveFor(model);
+  const objective = model.objective();
   const trainer = new Trainer(wrap ? wrap(objective) : objective, data, trainConfig({ batchSize: 8 }));
   trainer.executor.microBatchSize = micro;
   const changes: number[] = [];

@@ -37,7 +37,8 @@ test('-m vae-up trains one tiny epoch, prints JSON lines with the ELBO parts, an
   assert.match(first.stderr, /model: vae-up, \d+ parameters/);
   assert.match(first.stderr, /reconstruction \d\.\d+ \+ kl \d\.\d+/);
   const config = readCheckpoint(path.join(out, 'checkpoint.ckpt')).modelConfig;
-  assert.deepEqual([config.kind, config.latentSize, config.vaeDepth, config.vaeChannels], ['vae-up', 4, 1, 16]);
+  assert.ok(config.kind === 'vae-up', config.kind);
+  assert.deepEqual([config.latentSize, config.vaeDepth, config.vaeChannels], [4, 1, 16]);
   const history = JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8'));
   assert.deepEqual(Object.keys(history[0].testParts).sort(), ['kl', 'reconstruction']);
 

@@ -5,7 +5,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { gaussianKl, reparameterise } from '../../lib/models/vae';
+import { gaussianKl, reparameterise } from '../../lib/models';
 import { setUpBackend } from '../helpers';
 
 before(async () => { await setUpBackend(); });
@@ -58,5 +58,13 @@ test('reparameterisation noise is deterministic given the seed, and differs betw
   const [a, b, c] = [reparameterise(posterior, 7), reparameterise(posterior, 7), reparameterise(posterior, 8)];
   assert.deepEqual(await a.data(), await b.data());
   assert.notDeepEqual(await a.data(), await c.data());
+  tf.dispose([a, b, c, posterior.mean, posterior.logVar]);
+});
+
+test('seed 0 draws the same noise every time (tfjs takes a zero seed for none)', async () => {
+  const posterior = { mean: tf.zeros([3, 4]) as tf.Tensor2D, logVar: tf.zeros([3, 4]) as tf.Tensor2D };
+  const [a, b, c] = [reparameterise(posterior, 0), reparameterise(posterior, 0), reparameterise(posterior, 1)];
+  assert.deepEqual(Array.from(await a.data()), Array.from(await b.data()));
+  assert.notDeepEqual(Array.from(await a.data()), Array.from(await c.data()));
   tf.dispose([a, b, c, posterior.mean, posterior.logVar]);
 });

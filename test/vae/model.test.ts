@@ -5,10 +5,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, Condition, modelConfig, ModelConfig, parameterCount } from '../../lib/models';
-import { gaussianKl, PixelVAE, reparameterise } from '../../lib/models/vae';
+import { buildModel, Condition, gaussianKl, modelConfig, ModelInput, parameterCount, PixelVAE, reparameterise, vaeObjective } from '../../lib/models';
 import { subpixelNats } from '../../lib/train/loss';
-import { vaeObjective } from '../../lib/train/objective';
 import { setUpBackend } from '../helpers';
 import { tinyMnist } from '../train/tiny';
 
@@ -17,34 +15,34 @@ before(async () => { await setUpBackend(); });
 const SIZE = 9;
 const INPUTS = 4;
 
-function vae(overrides: Partial<ModelConfig>): PixelVAE {
-  const model = buildModel(modelConfig({ layers: 2, kernelSize: 3, channels: 4, latentSize: 3, vaeChannels: 8, seed: 3, ...overrides }));
+function vae(overrides: ModelInput & { kind: 'vae-up' | 'vae-straight' }): PixelVAE {
+  const model = buildModel(modelConfig({ layers: 2, kernelSize: 3, channels: 4, latentSize: 3, vaeChannels: 8, seed: 3, ...overrides } as ModelInput));
   assert.ok(model instanceof PixelVAE);
   return model;
 }
 
 describe('config', () => {
   test('VAE options are validated with errors naming the field', () => {
-    assert.throws(() => modelConfig({ kind: 'vae-up', latentSize: 0 }), /latentSize must be a positive integer, got 0/);
-    assert.throws(() => modelConfig({ kind: 'vae-up', vaeDepth: -1 }), /vaeDepth must be a non-negative integer, got -1/);
-    assert.throws(() => modelConfig({ kind: 'vae-straight', vaeChannels: 2.5 }), /vaeChannels must be a positive integer, got 2.5/);
-    assert.throws(() => modelConfig({ kind: 'vae-straight', latentSize: 8, conditionSize: 10 }), /conditionSize must equal latentSize \(--zsize, 8\), got 10/);
-    assert.throws(() => modelConfig({ kind: 'vae-up', conditionMapChannels: 0 }), /vae-up needs conditionMapChannels > 0/);
-    assert.throws(() => modelConfig({ kind: 'vae-up', conditionSize: 10 }), /conditionSize must be 0/);
-    // Defaults: the original's z size 32, depth 0; the condition follows from the kind.
-    const up = modelConfig({ kind: 'vae-up' });
-    assert.deepEqual([up.latentSize, up.vaeDepth, up.vaeChannels, up.conditionMapChannels, up.conditionSize], [32, 0, 128, 64, 0]);
-    const straight = modelConfig({ kind: 'vae-straight', latentSize: 5 });
-    assert.deepEqual([straight.conditionSize, straight.conditionMapChannels], [5, 0]);
-    // Configs saved before the VAE fields existed still validate for the other kinds.
-    const { latentSize: _l, vaeDepth: _d, vaeChannels: _c, ...old } = modelConfig({ kind: 'gated' });
-    const model = buildModel(old as ModelConfig);
-    model.params.dispose();
+    assert.throws(() => modelConfig({ kind: 'vae-up', latentSize: 0 }), /latentSize \(--zsize\) must be a positive integer, got 0/);
+    assert.throws(() => modelConfig({ kind: 'vae-up', vaeDepth: -1 }), /vaeDepth \(--vae-depth\) must be a non-negative integer, got -1/);
+    assert.throws(() => modelConfig({ kind: 'vae-straight', vaeChannels: 2.5 }), /vaeChannels \(--vae-channels\) must be a positive integer, got 2.5/);
+    // The PixelCNN's condition follows from the kind: z itself (vae-straight) or the decoder's map (vae-up).
+    assert.throws(() => modelConfig({ kind: 'vae-straight', latentSize: 8, conditionSize: 10 } as never), /a vae-straight model has no conditionSize \(got 10\)/);
+    assert.throws(() => modelConfig({ kind: 'vae-up', conditionMapChannels: 0 }), /conditionMapChannels must be a positive integer, got 0/);
+    assert.throws(() => modelConfig({ kind: 'vae-up', conditionSize: 10 } as never), /a vae-up model has no conditionSize \(got 10\)/);
+    // Defaults: the original's z size 32, depth 0, map of 64 channels; KL warm-up and free bits off.
+    assert.deepEqual(modelConfig({ kind: 'vae-up' }), {
+      kind: 'vae-up', height: 28, width: 28, colours: 1, seed: 0, layers: 5, kernelSize: 5, channels: 30,
+      latentSize: 32, vaeDepth: 0, vaeChannels: 128, posteriorLogVarInit: 0, klWarmupSteps: 0, freeBits: 0, conditionMapChannels: 64,
+    });
+    const straight = vae({ kind: 'vae-straight', latentSize: 5 });
+    assert.deepEqual(straight.conditionShape, { vector: 5, map: 0 });
+    straight.params.dispose();
   });
 
   test('posteriorLogVarInit: q(z|x) starts with that log-variance (same means, log-variances shifted by it); checked', async () => {
     assert.throws(() => modelConfig({ kind: 'vae-up', posteriorLogVarInit: Number.NaN }), /posteriorLogVarInit must be a finite number \(the log-variance q\(z\|x\) starts with\), got NaN/);
-    assert.equal(modelConfig({ kind: 'vae-up' }).posteriorLogVarInit, 0);
+    assert.equal((modelConfig({ kind: 'vae-up' }) as { posteriorLogVarInit: number }).posteriorLogVarInit, 0);
     const images = tf.tidy(() => tf.floor(tf.randomUniform([INPUTS, 14, 14, 1], 0, 256, 'float32', 5)) as tf.Tensor4D);
     for (const kind of ['vae-up', 'vae-straight'] as const) {
       const wide = vae({ kind, height: 14, width: 14 });
@@ -70,7 +68,7 @@ describe('config', () => {
     assert.equal(parameterCount(model), parameterCount(model.pixelModel) + names.filter((n) => /^(en|de)coder\./.test(n)).reduce((s, n) => s + model.params.get(n).size, 0));
     const straight = vae({ kind: 'vae-straight', height: 14, width: 14 });
     assert.ok(![...straight.params.variables.keys()].some((n) => n.startsWith('decoder.')), 'vae-straight has no decoder weights');
-    assert.equal(straight.pixelModel.config.conditionSize, 3);
+    assert.equal(straight.pixelModel.conditionShape.vector, 3);
     model.params.dispose();
     straight.params.dispose();
     assert.equal(tf.memory().numTensors, before);

@@ -1,13 +1,40 @@
 /**
- * What the fast sampler's driver (fast.ts) needs from a model-specific incremental evaluator. The driver
+ * The cached forward pass a model offers the fast sampler (PixelModel.incremental), and what the sampler's
+ * driver (lib/sample/fast.ts) needs from a model-specific incremental evaluator. The driver
  * walks the pixels in raster order from the first one anything is drawn at; per pixel it calls
  * `beginPixel`, then `step` for each colour that is drawn (and always for the last colour, with `store`,
  * so the caches receive the pixel's final hidden activations), `storeInput` once its colours are final, then
  * `endPixel`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { SamplePlan } from './plan';
-import { RowCache, SCALED_VALUES } from './cache';
+import type { Condition } from './layers';
+import type { ConditionShape } from './model';
+import { RowCache, SCALED_VALUES } from './row-cache';
+
+/** The images being sampled, as an incremental evaluator reads them (lib/sample/plan.ts's SamplePlan is one). */
+export interface IncrementalBatch {
+  readonly count: number;
+  readonly height: number;
+  readonly width: number;
+  readonly colours: number;
+  /** height * width * colours. */
+  readonly imageSize: number;
+  /** count * imageSize raw values (NHWC), filled in as sampling proceeds. */
+  readonly images: Uint8Array;
+  /** The condition of each image: [count, vector] and [count, H, W, map] (ConditionShape), undefined when none. */
+  readonly vector: Float32Array | undefined;
+  readonly map: Float32Array | undefined;
+}
+
+/** The batch's condition as tensors for `logits` (the caller disposes them), or undefined. */
+export function batchCondition(batch: IncrementalBatch, shape: ConditionShape): Condition | undefined {
+  const { count, height, width } = batch;
+  if (!batch.vector && !batch.map) return undefined;
+  return {
+    vector: batch.vector ? tf.tensor2d(batch.vector, [count, shape.vector]) : undefined,
+    map: batch.map ? tf.tensor4d(batch.map, [count, height, width, shape.map]) : undefined,
+  };
+}
 
 /** Logits of one colour for the whole batch: sample n's 256 logits start at n * stride + offset. */
 export interface StepLogits {
@@ -17,6 +44,12 @@ export interface StepLogits {
 }
 
 export interface Incremental {
+  /**
+   * True when the network's first layer sees the subpixel it predicts (the diagnostics' leaking model): a
+   * pixel's hidden activations change with its last colour, so the driver steps once more after the pixel's
+   * colours are final to refresh the caches; every proper model's activations are final before that.
+   */
+  readonly refreshAfterPixel: boolean;
   /** Fills the caches for the state just before pixel (i0, j0) from one full forward pass (given pixels). */
   prime(i0: number, j0: number): Promise<void>;
   /** Work done once per row before its pixels (the gated model's vertical stack). */
@@ -37,7 +70,7 @@ export interface Incremental {
 }
 
 /** The network inputs of pixel (i, j) of every sample, [N * C] (scaled like scalePixels). */
-export function pixelInputs(plan: SamplePlan, i: number, j: number): Float32Array {
+export function pixelInputs(plan: IncrementalBatch, i: number, j: number): Float32Array {
   const { count, colours, imageSize } = plan;
   const out = new Float32Array(count * colours);
   const base = (i * plan.width + j) * colours;

@@ -14,50 +14,26 @@
  * Horizontal stack: per pixel. Layer l at (i, j) reads its input at (i, j-p..j-1) (final) and at (i, j)
  * (through the colour-masked tap), so `beginPixel` computes base = [window, rowBias(i, j)] . [W_prev; I]
  * for both gate halves, and each colour step chains, per layer, centre . W_centre + base -> tanh * sigmoid
- * -> 1x1 output (+ residual) through the layers, then the output layer for the colour being drawn.
+ * -> 1x1 output (+ residual) through the layers, then the output layer for the colour being drawn. The
+ * weights in that matrix form are prepared once per run (gated-incremental-weights.ts).
  *
  * Browser-safe: no Node-only imports.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GatedPixelCNN } from '../models/gated';
-import { maskedWeight, scalePixels } from '../models/layers';
-import { RowCache } from './cache';
-import { finishStep, Incremental, pixelInputs, StepLogits, TensorPool } from './incremental';
-import { conditionTensors, disposeCondition, SamplePlan } from './plan';
 import { gatedActivation } from '../ops/gated-activation';
-
-interface Projection {
-  weight: tf.Tensor2D; // [mapChannels, 2c]
-  bias: tf.Tensor1D;
-}
-
-interface LayerWeights {
-  inChannels: number;
-  vertical: tf.Tensor4D; // [kh, k, in, 2c]
-  verticalBias: tf.Tensor1D;
-  link: tf.Tensor2D; // [2c, 2c]
-  /** link bias + horizontal bias, [2c]. */
-  rowConstant: tf.Tensor1D;
-  /** [p*in + 2c, c] per gate half: the horizontal taps left of the pixel, then an identity for rowBias. */
-  prevA: tf.Tensor2D;
-  prevB: tf.Tensor2D;
-  /** [in, c] per gate half: the colour-masked tap at the pixel. */
-  centreA: tf.Tensor2D;
-  centreB: tf.Tensor2D;
-  output: tf.Tensor2D; // [c, c], colour mask B
-  outputBias: tf.Tensor1D;
-  residual: boolean;
-  /** Class-vector terms, [N, 1, 2c]. */
-  horizontalVector?: tf.Tensor3D;
-  verticalVector?: tf.Tensor3D;
-  horizontalMap?: Projection;
-  verticalMap?: Projection;
-}
+import type { GatedPixelCNN } from './gated';
+import { LayerWeights, prepareGatedWeights } from './gated-incremental-weights';
+import { batchCondition, finishStep, Incremental, IncrementalBatch, pixelInputs, StepLogits, TensorPool } from './incremental';
+import { scalePixels } from './layers';
+import { disposeCondition } from './model';
+import { RowCache } from './row-cache';
 
 export class GatedIncremental implements Incremental {
+  /** The diagnostics' leaking variant: its first layer sees the pixel's own colours (GatedNetwork.leak). */
+  readonly refreshAfterPixel: boolean;
   private readonly pool = new TensorPool();
-  private readonly layers: LayerWeights[] = [];
-  private readonly outputs: { weight: tf.Tensor2D; bias: tf.Tensor1D }[] = [];
+  private readonly layers: LayerWeights[];
+  private readonly outputs: { weight: tf.Tensor2D; bias: tf.Tensor1D }[];
   /** Horizontal-stack inputs of every layer, current row only. */
   private readonly horizontal: RowCache[] = [];
   /** Vertical-stack inputs of every layer, the last p+1 rows. */
@@ -69,55 +45,17 @@ export class GatedIncremental implements Incremental {
   private readonly kh: number;
   private readonly c: number;
 
-  constructor(private readonly model: GatedPixelCNN, private readonly plan: SamplePlan) {
-    const { colours, channels: c, kernelSize: k } = model.config;
+  constructor(private readonly model: GatedPixelCNN, private readonly plan: IncrementalBatch) {
+    const { channels: c, kernelSize: k } = model.config;
     const p = Math.floor(k / 2);
     this.p = p;
     this.c = c;
     this.kh = model.blindSpot ? p : p + 1;
-    const { count } = plan;
-    const keep = <T extends tf.Tensor>(t: T): T => this.pool.keep(tf.keep(t));
-    tf.tidy(() => {
-      const vector = plan.vector ? tf.tensor2d(plan.vector, [count, model.config.conditionSize]) : undefined;
-      const projectVector = (weight: tf.Variable | undefined): tf.Tensor3D | undefined =>
-        weight && vector ? keep(tf.reshape(tf.matMul(vector, weight as tf.Tensor2D), [count, 1, 2 * c]) as tf.Tensor3D) : undefined;
-      const projectMap = (conv: { weight: tf.Variable; bias: tf.Variable } | undefined): Projection | undefined =>
-        conv && plan.map ? { weight: keep(tf.reshape(conv.weight, [model.config.conditionMapChannels, 2 * c]) as tf.Tensor2D), bias: conv.bias as tf.Tensor1D } : undefined;
-      model.layers.forEach((layer, l) => {
-        const inChannels = l === 0 ? colours : c;
-        const horizontal = tf.reshape(maskedWeight(layer.horizontal), [(p + 1) * inChannels, 2 * c]) as tf.Tensor2D;
-        const prev = tf.concat2d([tf.slice(horizontal, [0, 0], [p * inChannels, 2 * c]), tf.eye(2 * c)], 0);
-        const centre = tf.slice(horizontal, [p * inChannels, 0], [inChannels, 2 * c]);
-        this.layers.push({
-          inChannels,
-          vertical: layer.vertical.weight as tf.Tensor4D,
-          verticalBias: layer.vertical.bias as tf.Tensor1D,
-          link: keep(tf.reshape(layer.link.weight, [2 * c, 2 * c]) as tf.Tensor2D),
-          rowConstant: keep(tf.add(layer.link.bias, layer.horizontal.bias) as tf.Tensor1D),
-          prevA: keep(tf.slice(prev, [0, 0], [-1, c])),
-          prevB: keep(tf.slice(prev, [0, c], [-1, c])),
-          centreA: keep(tf.slice(centre, [0, 0], [-1, c])),
-          centreB: keep(tf.slice(centre, [0, c], [-1, c])),
-          output: keep(tf.reshape(maskedWeight(layer.output), [c, c]) as tf.Tensor2D),
-          outputBias: layer.output.bias as tf.Tensor1D,
-          residual: layer.residual,
-          horizontalVector: projectVector(layer.horizontalCondition.vector),
-          verticalVector: projectVector(layer.verticalCondition?.vector),
-          horizontalMap: projectMap(layer.horizontalCondition.map),
-          verticalMap: projectMap(layer.verticalCondition?.map),
-        });
-      });
-      const out = tf.reshape(maskedWeight(model.output), [c, colours * 256]) as tf.Tensor2D;
-      for (let col = 0; col < colours; col++) {
-        this.outputs.push({
-          weight: keep(tf.slice(out, [0, col * 256], [c, 256])),
-          bias: keep(tf.slice(model.output.bias as tf.Tensor1D, [col * 256], [256])),
-        });
-      }
-    });
+    this.refreshAfterPixel = model.network.leak;
+    ({ layers: this.layers, outputs: this.outputs } = prepareGatedWeights(model, plan, this.pool));
     for (const layer of this.layers) {
-      this.horizontal.push(new RowCache(count, 1, plan.width, p, layer.inChannels));
-      this.vertical.push(new RowCache(count, p + 1, plan.width, p, layer.inChannels));
+      this.horizontal.push(new RowCache(plan.count, 1, plan.width, p, layer.inChannels));
+      this.vertical.push(new RowCache(plan.count, p + 1, plan.width, p, layer.inChannels));
     }
   }
 
@@ -125,7 +63,7 @@ export class GatedIncremental implements Incremental {
     const { count, height, width, colours } = this.plan;
     const first = Math.max(0, i0 - 1 - this.p);
     const verticalRows = i0 - first;
-    const condition = conditionTensors(this.plan);
+    const condition = batchCondition(this.plan, this.model.conditionShape);
     let slices: { h: tf.Tensor; v?: tf.Tensor }[];
     try {
       slices = tf.tidy(() => {
@@ -175,7 +113,7 @@ export class GatedIncremental implements Incremental {
     const map = this.plan.map;
     if (!map) return undefined;
     const { count, height, width } = this.plan;
-    const m = this.model.config.conditionMapChannels;
+    const m = this.model.conditionShape.map;
     const rowSize = width * m;
     const out = new Float32Array(count * rowSize);
     for (let n = 0; n < count; n++) out.set(map.subarray((n * height + r) * rowSize, (n * height + r + 1) * rowSize), n * rowSize);

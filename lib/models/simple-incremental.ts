@@ -11,11 +11,10 @@
  * Browser-safe: no Node-only imports.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyConv, maskedWeight, scalePixels } from '../models/layers';
-import type { SimplePixelCNN } from '../models/simple';
-import { RowCache } from './cache';
-import { finishStep, Incremental, pixelInputs, StepLogits, TensorPool } from './incremental';
-import type { SamplePlan } from './plan';
+import { finishStep, Incremental, IncrementalBatch, pixelInputs, StepLogits, TensorPool } from './incremental';
+import { applyConv, maskedWeight, scalePixels } from './layers';
+import { RowCache } from './row-cache';
+import type { SimplePixelCNN } from './simple';
 
 interface LayerWeights {
   /** [(p*k + p) * in, out] rows of the masked kernel before the centre tap; undefined when k = 1. */
@@ -27,6 +26,8 @@ interface LayerWeights {
 }
 
 export class SimpleIncremental implements Incremental {
+  /** The diagnostics' leaking variant: its first layer sees the pixel's own colours (PixelCnnFields.leak). */
+  readonly refreshAfterPixel: boolean;
   private readonly pool = new TensorPool();
   private readonly layers: LayerWeights[] = [];
   /** Per colour: the output layer's [channels, 256] columns and bias. */
@@ -37,8 +38,9 @@ export class SimpleIncremental implements Incremental {
   private readonly p: number;
   private readonly k: number;
 
-  constructor(private readonly model: SimplePixelCNN, private readonly plan: SamplePlan) {
+  constructor(private readonly model: SimplePixelCNN, private readonly plan: IncrementalBatch) {
     const { colours, channels, kernelSize: k } = model.config;
+    this.refreshAfterPixel = model.config.leak;
     this.k = k;
     this.p = Math.floor(k / 2);
     const p = this.p;
