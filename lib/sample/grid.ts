@@ -8,14 +8,20 @@
  * a grid is reproducible from its seed whichever sampler computed it. The halves are sampled as two
  * batches, so the completions start at their first free row (the given rows take one forward pass).
  *
+ * The cells' conditions come from the model: the top half's from `scratchCondition` (a class per column for
+ * class-conditional models; a PixelVAE's z from the prior, drawn from the grid's seed), the bottom half's from
+ * `completionCondition` of the test images (their classes; z inferred by the encoder from the given rows),
+ * computed once per test image and repeated down its column.
+ *
  * Browser-safe: no Node-only imports (see lib/render/grid.ts for the PNG).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PixelModel } from '../models/model';
+import type { Condition } from '../models/layers';
+import { disposeCondition, PixelModel } from '../models/model';
 import type { GridLayout } from '../render/grid';
 import { streamSeeds } from './categorical';
 import { sample, SamplerName } from './sample';
-import type { SampleCondition, SampleProgress, SampleResult } from './plan';
+import type { SampleProgress, SampleResult } from './plan';
 
 export interface GridOptions {
   /** Grid rows (even) and columns; default 12 x 12. */
@@ -32,8 +38,6 @@ export interface GridOptions {
    * of classes, so each column is one class) and of the test images (required; column c uses test[c]).
    */
   labels?: { samples?: ArrayLike<number>; test?: ArrayLike<number> };
-  /** Any other per-cell condition (e.g. maps from a decoder), in grid order: rows * cols entries. */
-  condition?: SampleCondition;
   onProgress?: (progress: SampleProgress) => void;
   signal?: AbortSignal;
 }
@@ -51,7 +55,7 @@ export interface SampleGridResult extends SampleResult {
  * first `cols` are completed.
  */
 export async function sampleGrid(model: PixelModel, testImages: ArrayLike<number>, options: GridOptions = {}): Promise<SampleGridResult> {
-  const { height, width, colours, conditionSize } = model.config;
+  const { height, width, colours } = model.config;
   const rows = options.rows ?? 12;
   const cols = options.cols ?? 12;
   if (!Number.isInteger(rows) || rows < 2 || rows % 2 !== 0) throw new Error(`sampleGrid: rows must be an even integer >= 2, got ${rows}`);
@@ -66,28 +70,17 @@ export async function sampleGrid(model: PixelModel, testImages: ArrayLike<number
   const count = rows * cols;
   const seeds = streamSeeds(options.seed ?? 0, count);
 
-  // Per-cell conditions: class labels by default, or the caller's condition in grid order.
-  let labels: number[] | undefined;
-  if (conditionSize > 0 && !options.condition?.vector && !options.condition?.labels) {
+  // Class labels of class-conditional models: the sampled half's by column (or the caller's), the test images'.
+  const classes = model.classes;
+  let sampleLabels: number[] | undefined;
+  let testLabels: number[] | undefined;
+  if (classes > 0) {
     const test = options.labels?.test;
     if (!test) throw new Error('sampleGrid: the model is class-conditional: pass labels.test (the classes of the test images)');
-    labels = [];
-    for (let k = 0; k < count; k++) {
-      if (k < half) labels.push(options.labels?.samples ? options.labels.samples[k] : (k % cols) % conditionSize);
-      else labels.push(test[(k - half) % cols]);
-    }
+    const samples = options.labels?.samples;
+    sampleLabels = Array.from({ length: half }, (_, k) => (samples ? classLabel(samples, k, 'samples', classes) : (k % cols) % classes));
+    testLabels = Array.from({ length: cols }, (_, k) => classLabel(test, k, 'test', classes));
   }
-  const c = options.condition;
-  const vector = c?.vector instanceof tf.Tensor ? await c.vector.data() : c?.vector;
-  const map = c?.map instanceof tf.Tensor ? await c.map.data() : c?.map;
-  const conditionOf = (from: number, to: number): SampleCondition | undefined => {
-    if (!c && !labels) return undefined;
-    return {
-      labels: labels ? labels.slice(from, to) : c?.labels ? cells(c.labels, count, from, to) : undefined,
-      vector: vector ? cells(vector, count, from, to) : undefined,
-      map: map ? cells(map, count, from, to) : undefined,
-    };
-  };
 
   // Bottom half: each test image's top rows, given.
   const given = new Uint8Array(half * imageSize);
@@ -106,11 +99,21 @@ export async function sampleGrid(model: PixelModel, testImages: ArrayLike<number
     options.onProgress!({ done, total, fraction: total === 0 ? 1 : done / total });
   });
   const common = { sampler: options.sampler, temperature: options.temperature, signal: options.signal };
-  const top = await sample(model, { ...common, count: half, sampleSeeds: seeds.slice(0, half), condition: conditionOf(0, half), onProgress: progress(0) });
-  const bottom = await sample(model, {
-    ...common, count: half, sampleSeeds: seeds.slice(half), condition: conditionOf(half, count), onProgress: progress(topTotal),
-    given: { images: given, rows: givenRows },
-  });
+  const topCondition = model.scratchCondition({ count: half, seed: options.seed ?? 0, labels: sampleLabels });
+  let bottomCondition: Condition | undefined;
+  let top: SampleResult;
+  let bottom: SampleResult;
+  try {
+    bottomCondition = completionConditions(model, testImages, cols, rows / 2, givenRows, testLabels);
+    top = await sample(model, { ...common, count: half, sampleSeeds: seeds.slice(0, half), condition: topCondition, onProgress: progress(0) });
+    bottom = await sample(model, {
+      ...common, count: half, sampleSeeds: seeds.slice(half), condition: bottomCondition, onProgress: progress(topTotal),
+      given: { images: given, rows: givenRows },
+    });
+  } finally {
+    disposeCondition(topCondition);
+    disposeCondition(bottomCondition);
+  }
   const images = new Uint8Array(count * imageSize);
   images.set(top.images, 0);
   images.set(bottom.images, half * imageSize);
@@ -120,9 +123,37 @@ export async function sampleGrid(model: PixelModel, testImages: ArrayLike<number
   return { ...result, rows, cols, givenRows, layout: { rows, cols, sectionBreaks: [rows / 2 - 1], rowLabels } };
 }
 
-/** Cells from..to of a per-cell array of `count` equal-sized cells. */
-function cells(values: ArrayLike<number>, count: number, from: number, to: number): number[] {
-  const per = values.length / count;
-  if (!Number.isInteger(per)) throw new Error(`sampleGrid: a per-cell condition has ${values.length} values, not a multiple of ${count} cells`);
-  return Array.prototype.slice.call(values, from * per, to * per) as number[];
+/**
+ * The condition of the grid's bottom half: `completionCondition` of the first `cols` test images (each
+ * encoded once), repeated for each of the `repeats` rows, in grid order (cell k completes test image k % cols).
+ */
+function completionConditions(
+  model: PixelModel, testImages: ArrayLike<number>, cols: number, repeats: number, givenRows: number, labels: number[] | undefined,
+): Condition | undefined {
+  const { height, width, colours } = model.config;
+  const values = new Float32Array(cols * height * width * colours);
+  for (let k = 0; k < values.length; k++) values[k] = testImages[k];
+  const images = tf.tensor4d(values, [cols, height, width, colours]); // [cols, H, W, C]
+  let once: Condition | undefined;
+  try {
+    once = model.completionCondition({ images, givenRows, labels });
+    if (!once) return undefined;
+    const { vector, map } = once;
+    return {
+      vector: vector && tf.tile(vector, [repeats, 1]), // [rows/2 * cols, V]
+      map: map && tf.tile(map, [repeats, 1, 1, 1]), // [rows/2 * cols, H, W, M]
+    };
+  } finally {
+    images.dispose();
+    disposeCondition(once);
+  }
+}
+
+/** labels[k] as a class index of a model with `classes` classes; the error names labels.<which>[k]. */
+function classLabel(labels: ArrayLike<number>, k: number, which: string, classes: number): number {
+  const label = labels[k];
+  if (!Number.isInteger(label) || label < 0 || label >= classes) {
+    throw new Error(`sampleGrid: labels.${which}[${k}] = ${label} is not a class index 0..${classes - 1}`);
+  }
+  return label;
 }

@@ -7,7 +7,7 @@
 export { drawCategorical, sampleStream, streamSeeds } from './categorical';
 export type { GivenPixels, SampleCondition, SampleOptions, SampleProgress, SampleResult } from './plan';
 export { sampleReference } from './reference';
-export { sampleFast, supportsFastSampling } from './fast';
+export { sampleFast } from './fast';
 export { teacherForce } from './teacher';
 export type { TeacherForcedOptions, TeacherForcedResult } from './teacher';
 export { sample } from './sample';

@@ -5,14 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Mulberry32 } from '../data/random';
-import type { Condition } from '../models/layers';
+import type { IncrementalBatch } from '../models/incremental';
 import type { PixelModel } from '../models/model';
 import { checkTemperature, drawCategorical, negativeLogLikelihood, sampleStream } from './categorical';
 
 /**
- * Per-sample condition for conditional models. Give `labels` (class indices, turned into one-hot vectors of
- * length `conditionSize`) or `vector` ([count, conditionSize]); and `map` ([count, H, W,
- * conditionMapChannels]) for map-conditioned models. Tensors passed here are read, never disposed.
+ * Per-sample condition for conditional models (`model.conditionShape`). Give `labels` (class indices of a
+ * class-conditional model, turned into one-hot vectors of length `model.classes`) or `vector` ([count,
+ * conditionShape.vector]); and `map` ([count, H, W, conditionShape.map]) for map-conditioned models. A model's
+ * `scratchCondition` and `completionCondition` make these. Tensors passed here are read, never disposed.
  */
 export interface SampleCondition {
   labels?: ArrayLike<number>;
@@ -82,17 +83,14 @@ export interface TeacherForcing {
   nats: Float64Array;
 }
 
-/** The checked, normalised form of the options. */
-export interface SamplePlan {
+/**
+ * The checked, normalised form of the options. It is the batch the model's incremental evaluator reads
+ * (`model.incremental(plan)`): `images` holds the given values where given, 0 elsewhere until drawn; `vector`
+ * and `map` the condition of each sample (one-hot labels or the vectors, and the map; undefined where the
+ * model takes none).
+ */
+export interface SamplePlan extends IncrementalBatch {
   model: PixelModel;
-  count: number;
-  height: number;
-  width: number;
-  colours: number;
-  /** height * width * colours: subpixels per image. */
-  imageSize: number;
-  /** The images being sampled: given values where given, 0 elsewhere until drawn. */
-  images: Uint8Array;
   /** count * imageSize flags (1 = given), or undefined when nothing is given. */
   given: Uint8Array | undefined;
   /** For each subpixel index s = (i*W + j)*C + c: how many samples draw it (are not given there). */
@@ -101,10 +99,6 @@ export interface SamplePlan {
   total: number;
   streams: Mulberry32[];
   temperature: number;
-  /** [count, conditionSize] one-hot labels or the vectors; undefined for unconditional models. */
-  vector: Float32Array | undefined;
-  /** [count, H, W, conditionMapChannels]; undefined when the model takes no map. */
-  map: Float32Array | undefined;
   onProgress: ((progress: SampleProgress) => void) | undefined;
   signal: AbortSignal | undefined;
   /** Set by `teacherForce`: score the true values instead of drawing (undefined when sampling). */
@@ -123,7 +117,9 @@ async function toFloat32(value: ArrayLike<number> | tf.Tensor, what: string, exp
 
 /** Checks the options against the model and builds the plan (reads condition tensors asynchronously). */
 export async function preparePlan(model: PixelModel, options: SampleOptions = {}): Promise<SamplePlan> {
-  const { height, width, colours, conditionSize, conditionMapChannels } = model.config;
+  const { height, width, colours } = model.config;
+  const { vector: conditionSize, map: conditionMapChannels } = model.conditionShape;
+  const classes = model.classes;
   const imageSize = height * width * colours;
   const given = options.given;
   const condition = options.condition ?? {};
@@ -187,18 +183,20 @@ export async function preparePlan(model: PixelModel, options: SampleOptions = {}
   if (conditionSize > 0) {
     if (condition.labels && condition.vector) throw new Error('sampling: give condition.labels or condition.vector, not both');
     if (condition.labels) {
+      if (classes === 0) throw new Error(`sampling: condition.labels given, but the model is not class-conditional: pass its ${conditionSize}-long condition.vector`);
       vector = new Float32Array(count * conditionSize);
       for (let n = 0; n < count; n++) {
         const label = condition.labels[n];
-        if (!Number.isInteger(label) || label < 0 || label >= conditionSize) {
-          throw new Error(`sampling: condition.labels[${n}] = ${label} is not a class index 0..${conditionSize - 1}`);
+        if (!Number.isInteger(label) || label < 0 || label >= classes) {
+          throw new Error(`sampling: condition.labels[${n}] = ${label} is not a class index 0..${classes - 1}`);
         }
         vector[n * conditionSize + label] = 1;
       }
     } else if (condition.vector) {
       vector = await toFloat32(condition.vector, 'condition.vector', count * conditionSize);
     } else {
-      throw new Error(`sampling: this model is conditional (conditionSize ${conditionSize}): pass condition.labels or condition.vector`);
+      throw new Error(`sampling: this model is conditional (a condition vector of length ${conditionSize}): pass ` +
+        `${classes > 0 ? 'condition.labels or ' : ''}condition.vector`);
     }
   } else if (condition.labels || condition.vector) {
     throw new Error('sampling: condition.labels / condition.vector given, but the model takes no condition vector');
@@ -223,23 +221,6 @@ export async function preparePlan(model: PixelModel, options: SampleOptions = {}
     model, count, height, width, colours, imageSize, images, given: givenMask, drawnAt, total, streams, temperature,
     vector, map, onProgress: options.onProgress, signal: options.signal, teacher: undefined,
   };
-}
-
-/** The plan's condition as tensors for `model.logits` (the caller disposes them), or undefined. */
-export function conditionTensors(plan: SamplePlan): Condition | undefined {
-  const { count, height, width } = plan;
-  const { conditionSize, conditionMapChannels } = plan.model.config;
-  if (!plan.vector && !plan.map) return undefined;
-  return {
-    vector: plan.vector ? tf.tensor2d(plan.vector, [count, conditionSize]) : undefined,
-    map: plan.map ? tf.tensor4d(plan.map, [count, height, width, conditionMapChannels]) : undefined,
-  };
-}
-
-export function disposeCondition(condition: Condition | undefined): void {
-  if (!condition) return;
-  if (condition.vector) condition.vector.dispose();
-  if (condition.map) condition.map.dispose();
 }
 
 export function throwIfAborted(plan: SamplePlan): void {

@@ -7,11 +7,12 @@
  * Browser-safe: no Node-only imports; tensors are read with `await t.data()`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PixelModel } from '../models/model';
+import { batchCondition } from '../models/incremental';
+import { disposeCondition, PixelModel } from '../models/model';
 import { VALUES } from './categorical';
 import {
-  conditionTensors, disposeCondition, drawSubpixel, preparePlan, progressReporter, result, SampleOptions, SamplePlan,
-  SampleResult, skipSubpixels, throwIfAborted,
+  drawSubpixel, preparePlan, progressReporter, result, SampleOptions, SamplePlan, SampleResult, skipSubpixels,
+  throwIfAborted,
 } from './plan';
 
 export async function sampleReference(model: PixelModel, options: SampleOptions = {}): Promise<SampleResult> {
@@ -29,7 +30,7 @@ export async function runReference(plan: SamplePlan): Promise<void> {
   const model = plan.model;
   const { count, height, width, colours } = plan;
   const report = progressReporter(plan);
-  const condition = conditionTensors(plan);
+  const condition = batchCondition(plan, model.conditionShape);
   const pixels = new Float32Array(plan.images.length);
   try {
     for (let i = 0; i < height; i++) {

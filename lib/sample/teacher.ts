@@ -12,7 +12,7 @@
  * Browser-safe: no Node-only imports.
  */
 import type { PixelModel } from '../models/model';
-import { runFast, supportsFastSampling } from './fast';
+import { runFast } from './fast';
 import { preparePlan, SampleCondition, SampleProgress } from './plan';
 import { runReference } from './reference';
 import type { SamplerName } from './sample';
@@ -20,7 +20,7 @@ import type { SamplerName } from './sample';
 export interface TeacherForcedOptions {
   /** Per-image condition for conditional models (labels, vectors or a map), as for sampling. */
   condition?: SampleCondition;
-  /** 'fast' (default; models it cannot run incrementally use 'reference') or 'reference'. */
+  /** 'fast' (default) or 'reference'. */
   sampler?: SamplerName;
   onProgress?: (progress: SampleProgress) => void;
   signal?: AbortSignal;
@@ -53,7 +53,7 @@ export async function teacherForce(model: PixelModel, images: ArrayLike<number>,
   }
   const plan = await preparePlan(model, { count, condition: options.condition, onProgress: options.onProgress, signal: options.signal });
   plan.teacher = { truth, nats: new Float64Array(images.length) };
-  const sampler: SamplerName = options.sampler === 'reference' || !supportsFastSampling(model) ? 'reference' : 'fast';
+  const sampler: SamplerName = options.sampler === 'reference' ? 'reference' : 'fast';
   if (sampler === 'fast') await runFast(plan);
   else await runReference(plan);
   return { nats: plan.teacher.nats, count, height, width, colours, sampler };

@@ -4,6 +4,8 @@
  * need. Browser-safe (no Node-only imports); tensors are read with `await t.data()` by the samplers.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Condition } from '../models/layers';
+import { disposeCondition } from '../models/model';
 import type { PixelVAE } from '../models/vae';
 import type { SampleProgress, SampleResult } from './plan';
 import { sample, SamplerName } from './sample';
@@ -39,7 +41,7 @@ export async function sampleLatents(vae: PixelVAE, z: tf.Tensor2D, options: Late
       condition, onProgress: options.onProgress, signal: options.signal,
     });
   } finally {
-    tf.dispose([condition.vector, condition.map].filter((t) => t !== undefined) as tf.Tensor[]);
+    disposeCondition(condition);
   }
 }
 
@@ -47,7 +49,7 @@ export async function sampleLatents(vae: PixelVAE, z: tf.Tensor2D, options: Late
  * The decoder's condition for `samplesPerLatent` images per z (z [L, Z], not disposed), all of z[0]'s first:
  * { vector, map } for L * samplesPerLatent images, to pass as a SampleOptions condition and dispose after.
  */
-export function latentCondition(vae: PixelVAE, z: tf.Tensor2D, samplesPerLatent = 1): { vector?: tf.Tensor2D; map?: tf.Tensor4D } {
+export function latentCondition(vae: PixelVAE, z: tf.Tensor2D, samplesPerLatent = 1): Condition {
   const per = samplesPerLatent;
   if (!Number.isInteger(per) || per < 1) throw new Error(`samplesPerLatent must be a positive integer, got ${per}`);
   const count = z.shape[0] * per;

@@ -1,6 +1,6 @@
 /** Small models for the sampler tests (not a test file itself). */
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, modelConfig, ModelConfig, PixelModel } from '../../lib/models';
+import { buildModel, modelConfig, ModelInput, PixelModel } from '../../lib/models';
 
 export const HEIGHT = 6;
 export const WIDTH = 7;
@@ -9,13 +9,11 @@ export const WIDTH = 7;
 export type TestKind = 'simple' | 'gated' | 'gated-blindspot' | 'conditional' | 'conditional-map';
 export const TEST_KINDS: TestKind[] = ['simple', 'gated', 'gated-blindspot', 'conditional', 'conditional-map'];
 
-export function smallModel(kind: TestKind, colours: number, overrides: Partial<ModelConfig> = {}): PixelModel {
+export function smallModel(kind: TestKind, colours: number, overrides: ModelInput = {}): PixelModel {
+  const condition: ModelInput = kind === 'conditional' ? { kind, conditionSize: 3 }
+    : kind === 'conditional-map' ? { kind: 'conditional', conditionMapChannels: 2 } : { kind };
   const model = buildModel(modelConfig({
-    kind: kind === 'conditional-map' ? 'conditional' : kind,
-    colours, kernelSize: 3, layers: 2, channels: 4 * colours, height: HEIGHT, width: WIDTH, seed: 5,
-    conditionSize: kind === 'conditional' ? 3 : 0,
-    conditionMapChannels: kind === 'conditional-map' ? 2 : 0,
-    ...overrides,
+    ...condition, colours, kernelSize: 3, layers: 2, channels: 4 * colours, height: HEIGHT, width: WIDTH, seed: 5, ...overrides,
   }));
   sharpen(model);
   return model;

@@ -3,10 +3,11 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
+import { buildModel, disposeCondition, modelConfig, requirePixelVAE } from '../../lib/models';
 import { gridGeometry, gridPng } from '../../lib/render/grid';
 import { sampleFast, sampleGrid, streamSeeds } from '../../lib/sample';
 import { setUpBackend } from '../helpers';
-import { HEIGHT, smallModel, testImages, WIDTH } from './fixtures';
+import { HEIGHT, sharpen, smallModel, testImages, WIDTH } from './fixtures';
 
 before(async () => { await setUpBackend(); });
 
@@ -58,5 +59,41 @@ describe('sampleGrid', () => {
     const direct = await sampleFast(model, { sampleSeeds: streamSeeds(0, 8), condition: { labels: [0, 1, 2, 0, 2, 1, 2, 0] }, given: { images: given, mask } });
     assert.deepEqual(grid.images, direct.images);
     model.params.dispose();
+  });
+
+  test('PixelVAE: the sampled half decodes prior z from the grid\'s seed, the completions z encoded from the given rows', async () => {
+    for (const kind of ['vae-up', 'vae-straight'] as const) {
+      const model = buildModel(modelConfig({
+        kind, latentSize: 3, vaeChannels: 8, layers: 2, kernelSize: 3, channels: 4, height: HEIGHT, width: WIDTH, seed: 5,
+        ...(kind === 'vae-up' ? { conditionMapChannels: 2 } : {}),
+      }));
+      const vae = requirePixelVAE(model, 'grid test');
+      // Peaked PixelCNN outputs, and encoder means of order 1 (at the initial scale they are ~0.03, too close to
+      // each other for a wrong z to show), so that the samples depend on every cell's z.
+      sharpen(vae.pixelModel);
+      const encoderOutput = model.params.get('encoder.output.weight');
+      tf.tidy(() => encoderOutput.assign(tf.mul(encoderOutput, 30)));
+      const tests = testImages(3, 1);
+      const before = tf.memory().numTensors;
+      const grid = await sampleGrid(model, tests, { rows: 4, cols: 3, seed: 9, givenRows: 2 });
+      assert.equal(tf.memory().numTensors, before, `${kind}: tensors leaked`);
+      // The same cells sampled directly: z of the top half from the prior (seed 9), of the bottom half the
+      // encoder's mean for test image k % 3's top two rows.
+      const condition = tf.tidy(() => {
+        const encoded = vae.encodeTop(tf.tensor4d(tests, [3, HEIGHT, WIDTH, 1], 'float32'), 2); // [3, Z]
+        const z = tf.concat([vae.priorLatent(6, 9), tf.tile(encoded, [2, 1])], 0) as tf.Tensor2D; // [12, Z]
+        return vae.decoderCondition(z);
+      });
+      const given = new Uint8Array(12 * HEIGHT * WIDTH);
+      const mask = new Uint8Array(12 * HEIGHT * WIDTH);
+      for (let k = 6; k < 12; k++) {
+        given.set(tests.subarray((k % 3) * HEIGHT * WIDTH, (k % 3) * HEIGHT * WIDTH + 2 * WIDTH), k * HEIGHT * WIDTH);
+        mask.fill(1, k * HEIGHT * WIDTH, k * HEIGHT * WIDTH + 2 * WIDTH);
+      }
+      const direct = await sampleFast(model, { sampleSeeds: streamSeeds(9, 12), condition, given: { images: given, mask } });
+      disposeCondition(condition);
+      assert.deepEqual(grid.images, direct.images, kind);
+      model.params.dispose();
+    }
   });
 });

@@ -6,11 +6,11 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { GatedPixelCNN, PixelModel, SimplePixelCNN } from '../../lib/models';
-import { Incremental } from '../../lib/sample/incremental';
-import { GatedIncremental } from '../../lib/sample/incremental-gated';
-import { SimpleIncremental } from '../../lib/sample/incremental-simple';
-import { conditionTensors, disposeCondition, preparePlan } from '../../lib/sample/plan';
+import { disposeCondition, GatedPixelCNN, PixelModel, SimplePixelCNN } from '../../lib/models';
+import { GatedIncremental } from '../../lib/models/gated-incremental';
+import { batchCondition, Incremental } from '../../lib/models/incremental';
+import { SimpleIncremental } from '../../lib/models/simple-incremental';
+import { preparePlan } from '../../lib/sample/plan';
 import { setUpBackend } from '../helpers';
 import { conditionFor, HEIGHT, smallModel, TEST_KINDS, TestKind, testImages, WIDTH } from './fixtures';
 
@@ -21,12 +21,14 @@ const COUNT = 2;
 async function maxLogitError(model: PixelModel, colours: number, start: [number, number]): Promise<number> {
   const plan = await preparePlan(model, { count: COUNT, condition: conditionFor(kindOf(model), COUNT) });
   plan.images.set(testImages(COUNT, colours));
-  const condition = conditionTensors(plan);
+  const condition = batchCondition(plan, model.conditionShape);
   const full = tf.tidy(() => model.logits(tf.tensor4d(Float32Array.from(plan.images), [COUNT, HEIGHT, WIDTH, colours]), condition));
   const expected = (await full.data()) as Float32Array;
   full.dispose();
   disposeCondition(condition);
-  const engine: Incremental = model instanceof SimplePixelCNN ? new SimpleIncremental(model, plan) : new GatedIncremental(model as GatedPixelCNN, plan);
+  const engine: Incremental = model.incremental(plan);
+  // Each model family offers its own evaluator (the one under test here).
+  assert.ok(model instanceof SimplePixelCNN ? engine instanceof SimpleIncremental : model instanceof GatedPixelCNN && engine instanceof GatedIncremental);
   let worst = 0;
   try {
     const [i0, j0] = start;
@@ -59,8 +61,8 @@ async function maxLogitError(model: PixelModel, colours: number, start: [number,
 
 /** The test kind whose condition the model takes (only the condition matters to `conditionFor`). */
 function kindOf(model: PixelModel): TestKind {
-  if (model.config.conditionMapChannels > 0) return 'conditional-map';
-  return model.config.conditionSize > 0 ? 'conditional' : 'gated';
+  if (model.conditionShape.map > 0) return 'conditional-map';
+  return model.conditionShape.vector > 0 ? 'conditional' : 'gated';
 }
 
 describe('incremental evaluation = full forward pass', () => {
