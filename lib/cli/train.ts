@@ -9,19 +9,19 @@ import * as cliProgress from 'cli-progress';
 import { initBackend } from '../backend';
 import { loadDataset } from '../data';
 import { taskShape } from '../data/tasks';
-import { isVaeKind, MODEL_KINDS, ModelConfig, parameterCount } from '../models';
-import { isPixelVAE } from '../models/vae';
+import { modelSpec, parameterCount, requirePixelVAE } from '../models';
 import { latentUsage } from '../diagnostics/latent-usage';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
-import { ConfigChange, TrainConfig, trainConfig, trainConfigChanges } from '../train/config';
+import { trainConfig } from '../train/config';
 import { checkpointRun, checkShape, disposeRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
 import { defaultWorkerCount, startGradientWorkers } from '../train/workers';
 import { EpochRecord, NonFiniteLossError } from '../train/trainer';
 import { DEFAULT_DIVERGENCE_OPTIONS, DivergenceError, DivergenceWarning } from '../train/divergence';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
+import { fieldsOf, MODEL_FLAGS, modelInput, refuseForeignFlags } from './model-flags';
 import { commandLine, flag, TrainOptions } from './options';
-import { recordedTask, RESUMABLE_OPTIONS, resumeConflicts, ResumeRecord } from './resume';
+import { describeChanges, recordedTask, RESUMABLE_OPTIONS, resumeConflicts, ResumeOverrides, resumeOverrides, ResumeRecord } from './resume';
 
 export { commandLine } from './options';
 export type { TrainOptions } from './options';
@@ -60,6 +60,19 @@ async function writeGrid(run: Run, file: string, seed: number): Promise<void> {
   writeFileAtomic(file, gridPng(grid, grid.layout));
 }
 
+/**
+ * Logs the training options of the model's kind in force (resumable options away from their default, such as
+ * a PixelVAE's KL warm-up), with their flag and meaning.
+ */
+function logTrainingOptions(run: Run, log: (line: string) => void): void {
+  const config = fieldsOf(run.model.config);
+  const defaults = fieldsOf(modelSpec(run.model.config.kind).defaults);
+  for (const { name, option, kinds } of MODEL_FLAGS) {
+    if (!option.resumable || !kinds.includes(run.model.config.kind) || config[option.field] === defaults[option.field]) continue;
+    log(`${name} ${String(config[option.field])}: ${option.help}`);
+  }
+}
+
 /** A path as one shell word. */
 function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
@@ -77,14 +90,8 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   const checkpointFile = options.resume ? resolveCheckpoint(options.resume) : undefined;
   const checkpoint = checkpointFile ? readCheckpoint(checkpointFile) : undefined;
   const task = checkpoint && !given.has('task') ? recordedTask(checkpoint) ?? options.task : options.task;
-  const kind = checkpoint ? checkpoint.modelConfig.kind : options.model;
-  const modelOverrides: Partial<ModelConfig> = {
-    kind: options.model, layers: options.layers, kernelSize: options.kernelSize, channels: options.channels, seed: options.seed,
-    ...(isVaeKind(options.model) ? { latentSize: options.zsize, vaeDepth: options.vaeDepth, vaeChannels: options.vaeChannels, posteriorLogVarInit: options.posteriorLogvarInit } : {}),
-  };
   const shape = { name: task, ...taskShape(task) };
-  let resumeOverrides: Partial<TrainConfig> = {};
-  let changes: Record<string, ConfigChange> = {};
+  let overrides: ResumeOverrides | undefined;
   if (checkpoint && checkpointFile) {
     const conflicts = resumeConflicts(options, given, checkpoint);
     if (conflicts.length > 0) {
@@ -93,20 +100,11 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
         'Leave them out to continue the run, or start a new run without --resume.');
     }
     checkShape(checkpoint.modelConfig, shape, checkpointFile);
-  } else {
-    modelConfigFor(shape, modelOverrides);
-  }
-  if (!isVaeKind(kind) && (options.klWarmup || options.freeBits)) {
-    throw new Error(`--kl-warmup and --free-bits act on a PixelVAE's KL term (-m ${MODEL_KINDS.filter(isVaeKind).join(' or -m ')}); ` +
-      `${checkpoint ? `the checkpoint's model, ${kind},` : `-m ${kind}`} has none`);
-  }
-  if (checkpoint && checkpointFile) {
+    refuseForeignFlags(checkpoint.modelConfig.kind, given, `the checkpoint's model, ${checkpoint.modelConfig.kind},`);
+    overrides = resumeOverrides(options, given, checkpoint);
     const saved = trainConfig(checkpoint.trainConfig);
-    const typed = Object.entries(RESUMABLE_OPTIONS).filter(([key]) => given.has(key));
-    resumeOverrides = Object.fromEntries(typed.map(([key, field]) => [field, options[key as keyof TrainOptions]]));
-    changes = trainConfigChanges(Object.fromEntries(typed.map(([, field]) => [field, saved[field]])), resumeOverrides);
     const done = checkpoint.trainerState?.position.epoch ?? 0;
-    const epochs = resumeOverrides.epochs ?? saved.epochs;
+    const epochs = overrides.train.epochs ?? saved.epochs;
     if (done >= epochs) {
       if (epochs < done && given.has('epochs')) {
         throw new Error(`-e ${epochs}: ${checkpointFile} has already trained ${done} epochs; -e is the total number of epochs, pass -e ${done + 1} or more to train further`);
@@ -114,6 +112,9 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
       log(`${checkpointFile}: the run is finished (${done} of ${epochs} epochs trained); nothing to do. Pass -e ${done + 1} or more (the new total) to train it further.`);
       return undefined;
     }
+  } else {
+    refuseForeignFlags(options.model, given, `-m ${options.model}`);
+    modelConfigFor(shape, modelInput(options));
   }
 
   const backend = await initBackend();
@@ -122,25 +123,21 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   const dataDirectory = options.dataDirectory ?? (typeof recordedDirectory === 'string' ? recordedDirectory : undefined);
   const dataset = await loadDataset(task, { dataDirectory });
   log(`dataset: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test, ${dataset.height}x${dataset.width}x${dataset.channels})`);
-  const klOptions = {
-    ...(options.klWarmup !== undefined ? { klWarmupSteps: options.klWarmup } : {}),
-    ...(options.freeBits !== undefined ? { freeBits: options.freeBits } : {}),
-  };
-  const run = checkpoint && checkpointFile
-    ? await resumeRun(checkpoint, dataset, resumeOverrides, checkpointFile)
-    : startRun(dataset, modelOverrides, {
+  const run = checkpoint && checkpointFile && overrides
+    ? await resumeRun(checkpoint, dataset, overrides.train, checkpointFile, overrides.model)
+    : startRun(dataset, modelInput(options), {
       epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, limit: options.limit,
-      testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed, ...klOptions,
+      testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed,
     });
   const config = run.trainer.config;
   const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   makeOutFolder(out);
   log(`model: ${run.model.config.kind}, ${parameterCount(run.model)} parameters; run folder: ${out}`);
-  if (config.klWarmupSteps) log(`KL warm-up: the KL weight rises from 0 to 1 over ${config.klWarmupSteps} steps (reported bits/dim stay the true negative ELBO)`);
-  if (config.freeBits) log(`free bits: each latent dimension's KL counts as at least ${config.freeBits} nats while training`);
+  logTrainingOptions(run, log);
   // Helper threads change how a step's batch is split (and so a PixelVAE's noise): a resumed run keeps its count.
   const savedWorkers = typeof checkpoint?.meta?.workers === 'number' ? checkpoint.meta.workers : undefined;
   const workerCount = options.workers ?? savedWorkers ?? defaultWorkerCount(backend.name);
+  const changes = overrides?.changes ?? {};
   if (checkpoint && given.has('workers') && workerCount !== savedWorkers) changes.workers = { from: savedWorkers ?? null, to: workerCount };
   const workers = await startGradientWorkers(run, workerCount);
   log(workers ? `training on this thread + ${workers.count} helper worker thread${workers.count === 1 ? '' : 's'} (--workers ${workers.count})` : 'training on one thread');
@@ -150,12 +147,8 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   if (checkpointFile) {
     const { step, position } = run.trainer.state;
     resumed = { step, checkpoint: path.resolve(checkpointFile), changes };
-    const changed = Object.entries(changes).map(([field, { from, to }]) => {
-      const key = Object.keys(RESUMABLE_OPTIONS).find((k) => RESUMABLE_OPTIONS[k] === field) ?? field;
-      return `${flag(key)} ${from ?? 'unset'} -> ${to ?? 'unset'}`;
-    });
     log(`resuming ${checkpointFile} after epoch ${position.epoch} (step ${step}), training to epoch ${config.epochs}` +
-      `${changed.length > 0 ? `; changed: ${changed.join(', ')}` : ''}`);
+      `${Object.keys(changes).length > 0 ? `; changed: ${describeChanges(changes)}` : ''}`);
   }
   // The checkpoint a diverged run can go back to: the last one this run wrote, else the one it resumed from.
   let lastCheckpoint = checkpointFile;
@@ -205,9 +198,9 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
         // Objectives with parts (a PixelVAE: reconstruction and kl, adding up to the bits/dim) get a key per part.
         for (const [name, bits] of Object.entries(record.trainParts ?? {})) line[`train_${name}_bits_per_dim`] = bits;
         if (record.trainParts) for (const name of Object.keys(record.trainParts)) line[`test_${name}_bits_per_dim`] = record.testParts?.[name] ?? null;
-        // A PixelVAE's KL does not say whether the PixelCNN uses z (notebook 04): measure it on the evaluated test images.
-        const usage = isPixelVAE(run.model) && record.testBitsPerDim !== undefined
-          ? await latentUsage(run.model, run.dataset.test.images, Math.min(run.dataset.test.count, config.testLimit ?? 1000), config.batchSize)
+        // A KL term (a PixelVAE's) does not say whether the PixelCNN uses z (notebook 04): measure it on the evaluated test images.
+        const usage = record.testParts?.kl !== undefined
+          ? await latentUsage(requirePixelVAE(run.model, 'z usage'), run.dataset.test.images, Math.min(run.dataset.test.count, config.testLimit ?? 1000), config.batchSize)
           : undefined;
         if (usage) line.test_z_saves_bits_per_image = usage.bitsPerImage;
         if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -233,7 +226,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
       if (lastCheckpoint) {
         // Going back to the checkpoint this run resumed from loses the flags it was resumed with: repeat them.
         const repeat = lastCheckpoint === checkpointFile
-          ? [...Object.keys(RESUMABLE_OPTIONS), 'workers'].filter((key) => key !== 'learningRate' && given.has(key)).map((key) => `${flag(key)} ${String(options[key as keyof TrainOptions])}`)
+          ? [...Object.keys(RESUMABLE_OPTIONS), 'workers'].filter((key) => key !== 'learningRate' && given.has(key)).map((key) => `${flag(key)} ${String(options[key])}`)
           : [];
         if (path.resolve(out) !== path.resolve(path.dirname(lastCheckpoint))) repeat.push(`--out ${shellWord(out)}`);
         error.message += `; then resume from the last checkpoint: npm run train -- --resume ${shellWord(lastCheckpoint)} -l ${lower}${repeat.map((word) => ` ${word}`).join('')}`;

@@ -109,10 +109,14 @@ describe('npm run train -- --resume', () => {
       'Leave them out to continue the run, or start a new run without --resume.\n');
     const data = train(['--resume', dir, '--zsize', '4', '--seed', '1', '-b', '32', '--limit', '128', '-e', '2']);
     assert.equal(data.code, 1);
-    assert.match(data.stderr, /the model or its data: --zsize 4 \(checkpoint: gated, not a PixelVAE\), --seed 1 \(checkpoint: 0\), -b 32 \(checkpoint: 16\), --limit 128 \(checkpoint: 64\)\./);
+    assert.match(data.stderr, /the model or its data: --zsize 4 \(checkpoint: gated has none\), --seed 1 \(checkpoint: 0\), -b 32 \(checkpoint: 16\), --limit 128 \(checkpoint: 64\)\./);
     const one = train(['--resume', dir, '-l', '0.01', '-x', '5', '-e', '2']);
     assert.equal(one.code, 1);
     assert.match(one.stderr, /: this flag differs from the checkpoint, and it defines the model or its data: -x 5 \(checkpoint: 2\)\./);
+    // A training flag the checkpoint's kind has no field for is refused too, naming the kinds that have it.
+    const kl = train(['--resume', dir, '--kl-warmup', '10', '-e', '2']);
+    assert.equal(kl.code, 1);
+    assert.equal(kl.stderr, 'error: --kl-warmup sets a PixelVAE\'s klWarmupSteps (-m vae-up or -m vae-straight); the checkpoint\'s model, gated, has none\n');
     assert.deepEqual(snapshot(dir), files);
     const same = train(['--resume', dir, '-t', 'mnist', '-m', 'gated', '-x', '2', '-c', '8', '-k', '3', '-b', '16', '--limit', '64', '--seed', '0', '-e', '2']);
     assert.equal(same.code, 0, same.stderr);
@@ -143,6 +147,41 @@ describe('npm run train -- --resume', () => {
     const [lowered, old] = [await testBits(0.0005), await testBits(0.001)];
     assert.ok(Math.abs(cli - lowered) < 1e-5, `CLI ${cli}, resumed here with -l 0.0005: ${lowered}`);
     assert.ok(Math.abs(cli - old) > 1e-3, `CLI ${cli}, resumed here with -l 0.001: ${old}`);
+  });
+
+  test('a PixelVAE\'s KL options given on resume take effect, are logged and recorded; its defining options are checked', async () => {
+    const dir = path.join(scratch, 'vae');
+    const vae = ['-m', 'vae-up', '--zsize', '2', '--vae-channels', '8', '-x', '1', '-c', '3', '-k', '3', '-b', '8', '--limit', '16', '--test-limit', '8', '--no-samples', '--workers', '0'];
+    const first = train([...vae, '-e', '1', '--out', dir]);
+    assert.equal(first.code, 0, first.stderr);
+    const base = path.join(scratch, 'vae-base.ckpt');
+    fs.copyFileSync(path.join(dir, 'checkpoint.ckpt'), base);
+    const conflict = train(['--resume', dir, '--zsize', '3', '--vae-depth', '0', '--kl-warmup', '40', '-e', '2']);
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.stderr, /: this flag differs from the checkpoint, and it defines the model or its data: --zsize 3 \(checkpoint: 2\)\./);
+    const result = train(['--resume', dir, '-e', '2', '--kl-warmup', '40', '--free-bits', '0.25', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /training to epoch 2; changed: -e 1 -> 2, --kl-warmup 0 -> 40, --free-bits 0 -> 0\.25\n/);
+    assert.match(result.stderr, /\n--kl-warmup 40: the KL term's weight rises linearly/);
+    const file = path.join(dir, 'checkpoint.ckpt');
+    const model = readCheckpoint(file).modelConfig;
+    assert.ok(model.kind === 'vae-up', model.kind);
+    assert.deepEqual([model.klWarmupSteps, model.freeBits], [40, 0.25]);
+    assert.deepEqual(history(dir)[1].resumed.changes, {
+      epochs: { from: 1, to: 2 }, klWarmupSteps: { from: 0, to: 40 }, freeBits: { from: 0, to: 0.25 },
+    });
+    // The same epoch trained here from the base checkpoint gives the CLI's figure with the new KL options, not without.
+    await initBackend();
+    const testBits = async (objective: Record<string, number>) => {
+      const run = await resumeRun(readCheckpoint(base), await loadDataset('mnist'), { epochs: 2 }, base, objective);
+      const epochs = (await run.trainer.run()).epochs;
+      disposeRun(run);
+      return epochs[1].testBitsPerDim!;
+    };
+    const cli = jsonLines(result.stdout)[0].test_bits_per_dim;
+    const [changed, old] = [await testBits({ klWarmupSteps: 40, freeBits: 0.25 }), await testBits({})];
+    assert.ok(Math.abs(cli - changed) < 1e-5, `CLI ${cli}, resumed here with the KL options: ${changed}`);
+    assert.ok(Math.abs(cli - old) > 1e-5, `CLI ${cli}, resumed here without: ${old}`);
   });
 
   test('a checkpoint for other images is named, and refused before the data is loaded', async () => {

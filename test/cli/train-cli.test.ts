@@ -56,15 +56,19 @@ describe('npm run train', () => {
       '--limit', '16', '--test-limit', '8', '-e', '1', '--no-samples', '--workers', '0', '--json', '--out', out,
       '--kl-warmup', '40', '--free-bits', '0.25', '--posterior-logvar-init', '-4']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /KL warm-up: the KL weight rises from 0 to 1 over 40 steps/);
-    assert.match(result.stderr, /free bits: each latent dimension's KL counts as at least 0\.25 nats/);
+    assert.match(result.stderr, /\n--kl-warmup 40: the KL term's weight rises linearly from 0 to 1 over this many steps/);
+    assert.match(result.stderr, /\n--free-bits 0\.25: while training, each latent dimension's KL counts as at least this many nats/);
     const [line] = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
     // The reported figure is the true negative ELBO: its parts add up to it, whatever the training weights.
     assert.ok(Math.abs(line.test_reconstruction_bits_per_dim + line.test_kl_bits_per_dim - line.test_bits_per_dim) < 1e-4, result.stdout);
     const checkpoint = readCheckpoint(path.join(out, 'checkpoint.ckpt'));
-    assert.equal(checkpoint.trainConfig?.klWarmupSteps, 40);
-    assert.equal(checkpoint.trainConfig?.freeBits, 0.25);
-    assert.equal(checkpoint.modelConfig.posteriorLogVarInit, -4);
+    // The KL options are the model config's (the objective's), not the train config's.
+    const model = checkpoint.modelConfig;
+    assert.ok(model.kind === 'vae-up', model.kind);
+    assert.equal(model.klWarmupSteps, 40);
+    assert.equal(model.freeBits, 0.25);
+    assert.equal(model.posteriorLogVarInit, -4);
+    assert.ok(!('klWarmupSteps' in checkpoint.trainConfig!) && !('freeBits' in checkpoint.trainConfig!), JSON.stringify(checkpoint.trainConfig));
     // The z-usage figure, recomputed here from the saved weights on the same 8 test images.
     await initBackend('wasm');
     const run = await resumeRun(checkpoint, await loadDataset('mnist'));
@@ -81,7 +85,9 @@ describe('npm run train', () => {
     [['-m', 'pixelrnn'], /option '-m, --model <kind>' argument 'pixelrnn' is invalid/],
     [['-t', 'svhn'], /option '-t, --task <task>' argument 'svhn' is invalid/],
     [['--resume', '/nonexistent/run'], /--resume: \/nonexistent\/run does not exist/],
-    [['-m', 'gated', '--kl-warmup', '100'], /--kl-warmup and --free-bits act on a PixelVAE's KL term \(-m vae-up or -m vae-straight\); -m gated has none/],
+    [['-m', 'gated', '--kl-warmup', '100'], /--kl-warmup sets a PixelVAE's klWarmupSteps \(-m vae-up or -m vae-straight\); -m gated has none/],
+    [['-m', 'simple', '--free-bits', '1', '--kl-warmup', '0'], /--kl-warmup and --free-bits set a PixelVAE's klWarmupSteps and freeBits \(-m vae-up or -m vae-straight\); -m simple has none/],
+    [['-m', 'gated', '--zsize', '4'], /--zsize sets a PixelVAE's latentSize \(-m vae-up or -m vae-straight\); -m gated has none/],
     [['-m', 'vae-up', '--free-bits', '-1'], /option '--free-bits <nats>' argument '-1' is invalid\. expected a number >= 0/],
   ] as [string[], RegExp][]) {
     test(`bad input ${args.join(' ')} gives a clear error`, () => {
