@@ -2,7 +2,9 @@
  * Whether a notebook trains from scratch, resumes its checkpoint or loads it finished: a pure decision over what
  * was found on disk, so every case is tested without files (test/notebooks/checkpoint-decision.test.ts).
  */
+import { decodeModelConfig } from '../models';
 import type { Checkpoint } from '../train/checkpoint';
+import type { TrainConfig } from '../train/config';
 import { identityDifferences, RunIdentity } from './config';
 
 /** What `prepare` found at the checkpoint path. */
@@ -16,10 +18,20 @@ export type CheckpointDecision =
   /** 'reused': finished, loaded and not trained; 'resumed': an unfinished run continues. */
   | { start: 'reused' | 'resumed'; note: string; checkpoint: Checkpoint };
 
-/** The configuration a notebook recorded in its checkpoint (undefined when another tool saved it). */
+/**
+ * The configuration a notebook recorded in its checkpoint (undefined when another tool saved it), in today's
+ * form, so that the same settings compare equal whenever they were saved: the recorded model config is decoded
+ * like the checkpoint's own (lib/models decodeModelConfig: older notebooks recorded a flat config with every
+ * kind's fields, and a PixelVAE's KL options in the train config, whence they move into the model config).
+ * Throws, naming the field, when the recorded model config cannot be decoded.
+ */
 export function savedIdentity(checkpoint: Checkpoint): RunIdentity | undefined {
   const identity = checkpoint.meta?.notebookIdentity as RunIdentity | undefined;
-  return identity && typeof identity === 'object' && identity.model && identity.train ? identity : undefined;
+  if (!identity || typeof identity !== 'object' || !identity.model || !identity.train) return undefined;
+  const train: Record<string, unknown> = { ...identity.train };
+  const { config: model, moved } = decodeModelConfig(identity.model, 'the recorded configuration', train);
+  for (const field of moved) delete train[field];
+  return { dataset: identity.dataset, model, train: train as unknown as TrainConfig };
 }
 
 /**
@@ -32,7 +44,12 @@ export function decideCheckpointUse(reuseCheckpoint: boolean, name: string, foun
   if (found.status === 'missing') return fromScratch('does not exist yet');
   if (found.status === 'unreadable') return fromScratch(`could not be read (${found.error.message})`);
   const { checkpoint } = found;
-  const saved = savedIdentity(checkpoint);
+  let saved: RunIdentity | undefined;
+  try {
+    saved = savedIdentity(checkpoint);
+  } catch (error) {
+    return fromScratch(`records a configuration this version cannot read (${(error as Error).message})`);
+  }
   if (!saved) return fromScratch('was not saved by a notebook (no configuration recorded)');
   const differences = identityDifferences(saved, identity);
   if (differences.length > 0) return fromScratch(`was saved from a different configuration (${differences.join('; ')})`);

@@ -6,7 +6,7 @@
  */
 import * as path from 'path';
 import type { TaskName } from '../data/dataset';
-import type { ModelConfig, ModelKind } from '../models/config';
+import { ModelConfig, ModelInput, modelOptions } from '../models';
 import type { TrainConfig } from '../train/config';
 
 export interface NotebookConfig {
@@ -15,26 +15,17 @@ export interface NotebookConfig {
   /** The dataset: 'mnist' (default runs), 'fashion-mnist', 'cifar-gs', ... (see lib/data). */
   dataset: TaskName;
   /**
-   * The model (`-m`, `-x`, `-k`, `-c` of the original's train-cnn.py); seed = weight initialisation.
-   * leak: true builds the deliberately broken model of notebook 05 (its first layer sees what it predicts).
+   * The model (`-m`, `-x`, `-k`, `-c` of the original's train-cnn.py): its kind and any of that kind's fields
+   * (lib/models: the rest are the kind's defaults, the image shape comes from the dataset); seed = weight
+   * initialisation. A PixelVAE's options against posterior collapse (klWarmupSteps, freeBits) are its fields
+   * too; the plain PixelCNNs' leak: true builds the deliberately broken model of notebook 05.
    */
-  model: {
-    kind: ModelKind; layers: number; kernelSize: number; channels: number; seed?: number; leak?: boolean;
-    /**
-     * PixelVAE (vae-up, vae-straight): latent size, encoder/decoder width and depth, decoder map channels, the
-     * log-variance q(z|x) starts with (lib/models/config.ts).
-     */
-    latentSize?: number; vaeChannels?: number; vaeDepth?: number; conditionMapChannels?: number; posteriorLogVarInit?: number;
-  };
+  model: ModelInput;
   /**
    * Training (`-e`, `-b`, `-l`), scaled down by `limit` (training images per epoch) and `testLimit`
    * (test images per evaluation); leave them out for full epochs. seed = data order.
    */
-  train: {
-    epochs: number; batchSize: number; learningRate: number; limit?: number; testLimit?: number; evaluateEvery?: number; seed?: number;
-    /** PixelVAE: KL warm-up steps and free bits (lib/train/config.ts); reported bits/dim stay the true negative ELBO. */
-    klWarmupSteps?: number; freeBits?: number;
-  };
+  train: { epochs: number; batchSize: number; learningRate: number; limit?: number; testLimit?: number; evaluateEvery?: number; seed?: number };
   /**
    * The sample grid: `rows` (even) x `cols`; the top half sampled from scratch, the bottom half completing
    * the first `cols` test images. `classColumns`: conditional models also get a grid with one row per
@@ -108,6 +99,14 @@ export function validateNotebookConfig(config: NotebookConfig): void {
   if (typeof config.checkpoint !== 'string' || config.checkpoint.trim() === '') fail('checkpoint', 'must be a file path');
   if (typeof config.reuseCheckpoint !== 'boolean') fail('reuseCheckpoint', `must be true or false, got ${String(config.reuseCheckpoint)}`);
   if (!config.model || !config.train || !config.grid) fail('model/train/grid', 'must all be present');
+  // A model's options once kept in the train config (a PixelVAE's KL schedule) would be dropped there unread.
+  for (const [field, value] of Object.entries(config.train)) {
+    const moved = modelOptions().find(({ option }) => option.field === field);
+    if (moved) {
+      fail(`train.${field}`, `is an option of the model (${moved.kinds.join(', ')}) now: move it to model, ` +
+        `e.g. model: { kind: '${moved.kinds[0]}', ..., ${field}: ${JSON.stringify(value)} }`);
+    }
+  }
   checkInteger(config.grid.rows, 'grid.rows', 2);
   if (config.grid.rows % 2 !== 0) fail('grid.rows', `must be even (top half samples, bottom half completions), got ${config.grid.rows}`);
   checkInteger(config.grid.cols, 'grid.cols', 1);

@@ -13,7 +13,7 @@
  * arranges and shows them. Node only (sessions, outputs).
  */
 import { initBackend } from '../backend/index';
-import type { ModelKind } from '../models/config';
+import { DEFAULT_KIND, MODEL_SPECS, ModelConfig, ModelInput, ModelKind, modelSpec } from '../models';
 import { colourFields, ColourStudy, DEFAULT_STUDY_DEPTHS, DEFAULT_STUDY_KINDS, FieldStudy, fieldsByDepth } from '../diagnostics/blind-spot';
 import { LikelihoodCheck, likelihoodCheck } from '../diagnostics/likelihood';
 import { colourStudyHtml, fieldLegendHtml, fieldStudyHtml, likelihoodTableHtml } from '../diagnostics/plots';
@@ -76,17 +76,37 @@ export interface LeakDemo {
   leaking: Session;
 }
 
+/** The input of a model that has a `leak` field: the plain PixelCNNs (a PixelVAE's PixelCNN has none to set). */
+type LeakableInput = Partial<Extract<ModelConfig, { leak: boolean }>>;
+
+/** Whether the model's kind has a `leak` field (what its spec's defaults hold, not which kind it is). */
+function leakable(model: ModelInput): model is LeakableInput {
+  return 'leak' in modelSpec(model.kind ?? DEFAULT_KIND).defaults;
+}
+
+/** The model input with `leak` set; throws for a model without one, which cannot show the leak. */
+function withLeak(model: ModelInput, leak: boolean, what: string): LeakableInput {
+  if (!leakable(model)) {
+    const kinds = MODEL_SPECS.filter((spec) => 'leak' in spec.defaults).map((spec) => spec.kind);
+    throw new Error(`${what}: the leak demonstration needs a model with a leak field (${kinds.join(', ')}), got model.kind ${model.kind}`);
+  }
+  return { ...model, leak };
+}
+
 /** The leaking variant of a notebook configuration: leak: true, its own name and checkpoint. */
 export function leakingConfig(config: NotebookConfig): NotebookConfig {
   const checkpoint = config.checkpoint.replace(/(\.[^./]+)?$/, (ext) => `-leaking${ext}`);
-  return { ...config, name: `${config.name} (leaking)`, model: { ...config.model, leak: true }, checkpoint };
+  return { ...config, name: `${config.name} (leaking)`, model: withLeak(config.model, true, 'leakingConfig'), checkpoint };
 }
 
 /** Prepares both sessions (each shows its summary); `config` itself must not leak. */
 export async function prepareLeakDemo(config: NotebookConfig, options: PrepareOptions = {}): Promise<LeakDemo> {
-  if (config.model.leak) throw new Error('prepareLeakDemo: config is the correct model; its leaking twin is made from it (leave model.leak unset)');
+  const correctModel = withLeak(config.model, false, 'prepareLeakDemo');
+  if (leakable(config.model) && config.model.leak) {
+    throw new Error('prepareLeakDemo: config is the correct model; its leaking twin is made from it (leave model.leak unset)');
+  }
   const leaking = await prepare(leakingConfig(config), options);
-  const correct = await prepare({ ...config, model: { ...config.model, leak: false } }, options);
+  const correct = await prepare({ ...config, model: correctModel }, options);
   return { correct, leaking };
 }
 

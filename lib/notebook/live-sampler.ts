@@ -4,7 +4,7 @@
  *
  * Node only. Notebooks import it through ./index.ts.
  */
-import { isVaeKind } from '../models/config';
+import type { PixelModel } from '../models';
 import { liveSamplerHtml, WeightDtype } from '../live/index';
 import { captureCheckpoint } from '../train/checkpoint';
 import { noteHtml } from './html';
@@ -21,13 +21,24 @@ export interface LiveSamplerDisplayOptions {
   seed?: number;
 }
 
+/**
+ * Why the live sampler cannot run `model`, or undefined when it can: a plain PixelCNN conditioned on a map
+ * (one with no latent whose decoder would make the map) has nothing the widget could give it as its condition.
+ */
+export function liveSamplerObstacle(model: PixelModel): string | undefined {
+  if (model.conditionShape.map > 0 && model.latentSources.length === 0) {
+    return `The live sampler cannot run a ${model.config.kind} model conditioned on a map (conditionMapChannels ${model.conditionShape.map}) without the decoder that makes the map.`;
+  }
+  return undefined;
+}
+
 /** Shows the live sampler widget for the session's model (a note instead for models it cannot run). */
 export async function showLiveSampler(session: Session, options: LiveSamplerDisplayOptions = {}): Promise<void> {
   const model = session.run.model;
   const config = model.config;
-  if (!isVaeKind(config.kind) && config.conditionMapChannels > 0) {
-    // Only a PixelVAE's own decoder gives the widget a condition map to sample with.
-    session.outputs.display.html(noteHtml(`The live sampler cannot run a ${config.kind} model conditioned on a map (conditionMapChannels ${config.conditionMapChannels}) without the decoder that makes the map.`));
+  const obstacle = liveSamplerObstacle(model);
+  if (obstacle) {
+    session.outputs.display.html(noteHtml(obstacle));
     return;
   }
   const checkpoint = await captureCheckpoint(config, model.params);

@@ -12,14 +12,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { imageSize } from '../data/dataset';
 import { latentUsage } from '../diagnostics/latent-usage';
-import { isPixelVAE, PixelVAE } from '../models/vae';
+import { requirePixelVAE } from '../models';
 import { gridPng } from '../render/grid';
 import { streamSeeds } from '../sample/categorical';
 import type { SampleResult } from '../sample/plan';
 import { encoderMeans, interpolateLatents, sampleLatents } from '../sample/vae';
 import type { NotebookConfig } from './config';
 import { escapeHtml, formatDuration, keyValueTable } from './html';
-import { samplingProgress, Session } from './session';
+import type { Session } from './session';
+import { samplingProgress } from './session-view';
 
 export type VaeDisplay = NonNullable<NotebookConfig['vae']>;
 
@@ -31,12 +32,6 @@ export const DEFAULT_VAE_DISPLAY: VaeDisplay = {
 const RECONSTRUCTION_SEED = 1;
 const LATENT_ROWS_SEED = 2;
 const INTERPOLATION_SEED = 3;
-
-function vaeOf(session: Session, what: string): PixelVAE {
-  const model = session.run.model;
-  if (!isPixelVAE(model)) throw new Error(`${what}: the model is ${model.config.kind}, not a PixelVAE (vae-up or vae-straight)`);
-  return model;
-}
 
 function displayOf(session: Session): VaeDisplay {
   return session.config.vae ?? DEFAULT_VAE_DISPLAY;
@@ -71,7 +66,7 @@ function caption(session: Session, html: string): void {
  * z = the encoder mean of that image (column c uses the same random stream in every row).
  */
 export async function showReconstructions(session: Session): Promise<void> {
-  const vae = vaeOf(session, 'showReconstructions');
+  const vae = requirePixelVAE(session.run.model, 'showReconstructions');
   const { reconstructions: count, samplesPerImage: per, seed } = displayOf(session);
   const originals = Array.from({ length: count }, (_, r) => testImage(session, r, 'showReconstructions'));
   const images = session.dataset.test.images.subarray(0, count * imageSize(session.dataset));
@@ -111,7 +106,7 @@ export async function showReconstructions(session: Session): Promise<void> {
 
 /** One row per z drawn from the prior (`latentRows` rows), `samplesPerImage` samples each; column c shares its random stream. */
 export async function showLatentRows(session: Session): Promise<void> {
-  const vae = vaeOf(session, 'showLatentRows');
+  const vae = requirePixelVAE(session.run.model, 'showLatentRows');
   const { latentRows: rows, samplesPerImage: per, seed } = displayOf(session);
   const progress = samplingProgress(session.outputs, `sampling ${rows} x ${per} images for ${rows} fixed z`);
   const started = performance.now();
@@ -139,7 +134,7 @@ export async function showLatentRows(session: Session): Promise<void> {
  * the line from a's encoder mean to b's (both ends included), all with the same random stream.
  */
 export async function showInterpolation(session: Session): Promise<void> {
-  const vae = vaeOf(session, 'showInterpolation');
+  const vae = requirePixelVAE(session.run.model, 'showInterpolation');
   const { interpolationPoints: points, interpolate: [a, b], seed } = displayOf(session);
   const ends = [testImage(session, a, 'showInterpolation'), testImage(session, b, 'showInterpolation')];
   const progress = samplingProgress(session.outputs, `sampling ${points} interpolated images`);

@@ -151,7 +151,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       moments.set(name, entry);
     }
   }
-  const { config: modelConfig, moved } = decodeModelConfig(header.modelConfig, source, header.trainConfig as Record<string, unknown> | undefined);
+  const { config: modelConfig, moved } = decodeModelConfig(header.modelConfig, source, header.trainConfig as unknown as Record<string, unknown> | undefined);
   const trainConfig = header.trainConfig && { ...header.trainConfig };
   for (const field of moved) delete (trainConfig as Record<string, unknown> | undefined)?.[field];
   return {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { modelConfig } from '../../lib/models';
 import { decideCheckpointUse, savedIdentity } from '../../lib/notebook/checkpoint-decision';
 import type { RunIdentity } from '../../lib/notebook/config';
-import type { Checkpoint } from '../../lib/train/checkpoint';
+import { Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../../lib/train/checkpoint';
 import { trainConfig } from '../../lib/train/config';
 import { initialTrainerState } from '../../lib/train/trainer';
 
@@ -63,6 +63,50 @@ describe('decideCheckpointUse', () => {
     // More epochs configured than the finished checkpoint has: identity differs (train.epochs), so from scratch.
     const longer: RunIdentity = { ...identity, train: { ...identity.train, epochs: 5 } };
     assert.equal(decideCheckpointUse(true, NAME, { status: 'read', checkpoint: finished }, longer).start, 'new');
+  });
+
+  test('a checkpoint saved before the model configs were split by kind, from the same settings: reused', () => {
+    // Notebook 04 as it was configured then: a flat model config with every kind's fields, the KL options in the
+    // train config; today the same settings are the vae-up model's own fields.
+    const flatModel = {
+      kind: 'vae-up', height: 28, width: 28, colours: 1, layers: 3, kernelSize: 5, channels: 30, conditionSize: 0, conditionMapChannels: 16,
+      latentSize: 16, vaeDepth: 0, vaeChannels: 32, posteriorLogVarInit: -4, leak: false, seed: 0,
+    };
+    const oldTrain = { ...trainConfig({ epochs: 3, batchSize: 32, limit: 3200, testLimit: 512 }), freeBits: 0.5 };
+    const vaeUp = { kind: 'vae-up', layers: 3, kernelSize: 5, channels: 30, latentSize: 16, vaeChannels: 32, conditionMapChannels: 16, posteriorLogVarInit: -4 } as const;
+    const now: RunIdentity = {
+      dataset: 'mnist',
+      model: modelConfig({ ...vaeUp, freeBits: 0.5 }),
+      train: trainConfig({ epochs: 3, batchSize: 32, limit: 3200, testLimit: 512 }),
+    };
+    const state = initialTrainerState();
+    state.step = 300;
+    state.position = { epoch: 3, batchIndex: 0 };
+    const old = {
+      modelConfig: flatModel, trainConfig: oldTrain, trainerState: state, weights: new Map([['w', { shape: [1], values: new Float32Array([1]) }]]),
+      meta: { dataset: 'mnist', notebookIdentity: { dataset: 'mnist', model: flatModel, train: oldTrain } },
+    } as unknown as Checkpoint;
+    // Read back as a notebook reads the file (lib/train/checkpoint.ts moves the checkpoint's own KL options).
+    const read = decodeCheckpoint(encodeCheckpoint(old), NAME);
+    assert.deepEqual(savedIdentity(read), now);
+    const decision = decideCheckpointUse(true, NAME, { status: 'read', checkpoint: read }, now);
+    assert.equal(decision.start, 'reused', decision.note);
+    // The same for a plain PixelCNN's flat config (the latent fields it never used are dropped).
+    const flatGated = { ...identity.model, conditionSize: 0, conditionMapChannels: 0, latentSize: 32, vaeDepth: 0, vaeChannels: 128, posteriorLogVarInit: 0 };
+    const oldGated = { ...checkpointOf(undefined, 3), meta: { notebookIdentity: { ...identity, model: flatGated } } };
+    assert.equal(decideCheckpointUse(true, NAME, { status: 'read', checkpoint: oldGated }, identity).start, 'reused');
+    // Different KL settings are a different configuration, wherever they were recorded.
+    const warmer: RunIdentity = { ...now, model: modelConfig({ ...vaeUp, freeBits: 0.25 }) };
+    assert.deepEqual(decideCheckpointUse(true, NAME, { status: 'read', checkpoint: read }, warmer), {
+      start: 'new', note: `reuseCheckpoint is true, but ${NAME} was saved from a different configuration (model.freeBits: 0.5 -> 0.25): training from scratch.`,
+    });
+  });
+
+  test('a recorded model config that cannot be decoded: from scratch, saying why', () => {
+    const odd = { ...checkpointOf(undefined, 3), meta: { notebookIdentity: { ...identity, model: { ...identity.model, kind: 'pixelrnn' } } } };
+    const decision = decideCheckpointUse(true, NAME, { status: 'read', checkpoint: odd }, identity);
+    assert.equal(decision.start, 'new');
+    assert.match(decision.note, /records a configuration this version cannot read \(the recorded configuration: the checkpoint's model config has no known kind .*"pixelrnn"\)/);
   });
 
   test('savedIdentity ignores meta that is not a notebook identity', () => {

@@ -26,10 +26,13 @@ function config(checkpoint: string): NotebookConfig {
 
 test('the leaking twin of a configuration: leak on, its own name and checkpoint', () => {
   const leaking = leakingConfig(config('runs/notebooks/05-blind-spot.ckpt'));
-  assert.equal(leaking.model.leak, true);
+  assert.equal('leak' in leaking.model && leaking.model.leak, true);
   assert.equal(leaking.name, 'test-05 (leaking)');
   assert.equal(leaking.checkpoint, 'runs/notebooks/05-blind-spot-leaking.ckpt');
   assert.equal(leakingConfig({ ...config('runs/x'), checkpoint: 'runs/x' }).checkpoint, 'runs/x-leaking');
+  // A PixelVAE has no leak to switch on.
+  assert.throws(() => leakingConfig({ ...config('runs/x'), model: { kind: 'vae-up' } }),
+    /leakingConfig: the leak demonstration needs a model with a leak field \(simple, gated, gated-blindspot, conditional\), got model.kind vae-up/);
 });
 
 test('receptive-field tables: counts, legend, pictures', async () => {
@@ -51,10 +54,11 @@ test('the leak demonstration end to end (smoke settings): two runs, one chart, s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-leak-'));
   const outputs = recordingOutputs();
   try {
-    await assert.rejects(prepareLeakDemo({ ...config(path.join(dir, 'run.ckpt')), model: { ...config('').model, leak: true } }, { outputs, env: {} }), /leave model.leak unset/);
+    await assert.rejects(prepareLeakDemo({ ...config(path.join(dir, 'run.ckpt')), model: { kind: 'simple', layers: 2, kernelSize: 5, channels: 30, seed: 0, leak: true } }, { outputs, env: {} }), /leave model.leak unset/);
     const demo = await prepareLeakDemo(config(path.join(dir, 'run.ckpt')), { outputs, env: { PIXEL_SMOKE: '1' } });
-    assert.equal(demo.leaking.run.model.config.leak, true);
-    assert.equal(demo.correct.run.model.config.leak, false);
+    const [leakingModel, correctModel] = [demo.leaking.run.model.config, demo.correct.run.model.config];
+    assert.equal('leak' in leakingModel && leakingModel.leak, true);
+    assert.ok('leak' in correctModel && correctModel.leak === false);
     await train(demo.leaking);
     await train(demo.correct);
     assert.ok(fs.existsSync(path.join(dir, 'smoke', 'run-leaking.ckpt')) && fs.existsSync(path.join(dir, 'smoke', 'run.ckpt')));

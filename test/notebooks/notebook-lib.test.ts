@@ -16,7 +16,9 @@ import { defaultHalfWidth, downsample, movingAverage, trainingFigure } from '../
 import { LiveTraining } from '../../lib/notebook/live';
 import { formatDuration, keyValueTable } from '../../lib/notebook/html';
 import { prepare, results, showResults, showSamples, train } from '../../lib/notebook/session';
-import { modelConfig } from '../../lib/models/config';
+import { buildModel, ModelInput, modelConfig } from '../../lib/models';
+import { liveSamplerObstacle } from '../../lib/notebook/live-sampler';
+import { initBackend } from '../../lib/backend/index';
 import { trainConfig } from '../../lib/train/config';
 import type { History } from '../../lib/train/trainer';
 
@@ -43,7 +45,7 @@ test('PIXEL_SMOKE swaps in tiny settings and a separate checkpoint; otherwise th
   const smoke = effectiveConfig(config, { PIXEL_SMOKE: '1' });
   assert.equal(smoke.smoke, true);
   assert.equal(smoke.config.model.kind, 'gated');
-  assert.ok(smoke.config.model.layers < config.model.layers && smoke.config.model.channels < config.model.channels);
+  assert.ok(smoke.config.model.layers! < config.model.layers! && smoke.config.model.channels! < config.model.channels!);
   assert.ok(smoke.config.train.epochs * (smoke.config.train.limit ?? Infinity) <= 256);
   assert.ok(smoke.config.grid.rows * smoke.config.grid.cols <= 16);
   assert.equal(smoke.config.checkpoint, path.join('runs/notebooks/smoke/02-gated.ckpt'));
@@ -58,6 +60,9 @@ test('config validation names the field', () => {
   bad({ grid: { rows: 4, cols: 0, seed: 0 } }, /grid\.cols/);
   bad({ checkpoint: '' }, /checkpoint/);
   bad({ reuseCheckpoint: 'yes' as unknown as boolean }, /reuseCheckpoint/);
+  // A PixelVAE's KL options moved from the train config into the model's: the old place is refused, not ignored.
+  const oldTrain = { ...baseConfig('x.ckpt').train, freeBits: 0.5 } as NotebookConfig['train'];
+  bad({ model: { kind: 'vae-up' }, train: oldTrain }, /train\.freeBits is an option of the model \(vae-up, vae-straight\) now: move it to model, e\.g\. model: \{ kind: 'vae-up', \.\.\., freeBits: 0\.5 \}/);
 });
 
 test('identity differences list each changed field', () => {
@@ -80,6 +85,23 @@ test('the moving average is centred (no lag) and downsampling keeps the ends', (
   const d = downsample(x, x, 5);
   assert.deepEqual(d.x, [2, 4, 6, 8, 10]);
   assert.deepEqual(d.y, [1.5, 3.5, 5.5, 7.5, 9.5]);
+});
+
+test('the live sampler refuses only a map-conditioned model without the decoder that makes the map', async () => {
+  await initBackend();
+  const obstacle = (input: ModelInput) => {
+    const model = buildModel(modelConfig({ layers: 1, kernelSize: 3, channels: 4, ...input }));
+    try {
+      return liveSamplerObstacle(model);
+    } finally {
+      model.params.dispose();
+    }
+  };
+  assert.equal(obstacle({ kind: 'conditional', conditionMapChannels: 2 }),
+    'The live sampler cannot run a conditional model conditioned on a map (conditionMapChannels 2) without the decoder that makes the map.');
+  assert.equal(obstacle({ kind: 'gated' }), undefined);
+  assert.equal(obstacle({ kind: 'conditional', conditionSize: 10 }), undefined);
+  assert.equal(obstacle({ kind: 'vae-up', latentSize: 2, vaeChannels: 8, conditionMapChannels: 2 }), undefined, 'its decoder makes the map');
 });
 
 function fakeHistory(steps: number, perEpoch: number): History {

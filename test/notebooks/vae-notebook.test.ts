@@ -26,8 +26,8 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-vae-nb-'));
   const config: NotebookConfig = {
     name: 'test-vae', dataset: 'mnist',
-    model: { kind: 'vae-up', layers: 3, kernelSize: 5, channels: 30, latentSize: 16, vaeChannels: 32, conditionMapChannels: 16, posteriorLogVarInit: -4 },
-    train: { epochs: 3, batchSize: 32, learningRate: 0.001, limit: 3200, testLimit: 512, klWarmupSteps: 50 },
+    model: { kind: 'vae-up', layers: 3, kernelSize: 5, channels: 30, latentSize: 16, vaeChannels: 32, conditionMapChannels: 16, posteriorLogVarInit: -4, klWarmupSteps: 50 },
+    train: { epochs: 3, batchSize: 32, learningRate: 0.001, limit: 3200, testLimit: 512 },
     grid: { rows: 12, cols: 12, seed: 0 },
     vae: { reconstructions: 4, samplesPerImage: 8, latentRows: 4, interpolationPoints: 8, interpolate: [0, 1], seed: 0 },
     checkpoint: path.join(dir, 'vae.ckpt'), reuseCheckpoint: false,
@@ -38,7 +38,10 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
   const summary = htmlToText(outputs.records[0].value as string);
   assert.match(summary, /vae-up: latent z of 16/);
   assert.match(summary, /q\(z\|x\) starting at log-variance -4/);
-  assert.equal(session.run.model.config.posteriorLogVarInit, -4, 'the notebook option reaches the model');
+  const modelConfig = session.run.model.config;
+  assert.ok(modelConfig.kind === 'vae-up');
+  assert.equal(modelConfig.posteriorLogVarInit, -4, 'the notebook option reaches the model');
+  assert.equal(modelConfig.klWarmupSteps, 50, 'the KL warm-up is a model option');
   assert.match(summary, /KL warm-up over 50 steps .*true negative ELBO/);
 
   await train(session);
@@ -79,7 +82,7 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
   assert.ok(Math.abs(r.testParts!.reconstruction + r.testParts!.kl - r.testBitsPerDim!) < 1e-5);
 
   // Not a PixelVAE: the VAE pictures say so.
-  const gated = await prepare({ ...config, name: 'test-gated', model: { kind: 'gated', layers: 2, kernelSize: 3, channels: 8 }, train: { ...config.train, klWarmupSteps: undefined } },
+  const gated = await prepare({ ...config, name: 'test-gated', model: { kind: 'gated', layers: 2, kernelSize: 3, channels: 8 }, train: config.train },
     { outputs: recordingOutputs(), env: { PIXEL_SMOKE: '1' } });
   await assert.rejects(showReconstructions(gated), /not a PixelVAE/);
   fs.rmSync(dir, { recursive: true, force: true });
