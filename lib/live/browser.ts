@@ -1,10 +1,10 @@
 /**
  * The live sampler widget, bundled by esbuild (`liveBundle` in lib/live/index.ts) into one IIFE script that reports embed:
  * TensorFlow.js (webgl when it initialises, else cpu), the models, the fast sampler and the pure grid
- * composer, plus a small plain-DOM UI. It mounts every `.pixel-live` element that holds a
- * `script.pixel-live-data` JSON payload (lib/live/payload.ts) and is not mounted yet. PixelCNNs sample as they
- * are (a class picker for class-conditional ones); a PixelVAE samples given z: from the prior, or from its encoder
- * for a test image (the image's given rows, or all of it).
+ * composer, plus a small plain-DOM UI (controls.ts; a run: run.ts). It mounts every `.pixel-live` element that
+ * holds a `script.pixel-live-data` JSON payload (lib/live/payload.ts) and is not mounted yet. The model says
+ * what to offer: a class picker when it takes classes; when it has a latent z, samples take z from the prior
+ * and completions from its encoder for a test image (the image's given rows, or all of it).
  *
  * Backend: webgl on a hardware GPU, else cpu (software WebGL is slower than cpu here); `#pixel-backend=cpu`
  * (or webgl) in the page's URL forces one.
@@ -15,34 +15,11 @@
  * Browser only; no Node imports.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isVaeKind } from '../models/config';
-import { buildModel } from '../models/index';
+import { buildModel } from '../models/registry';
 import type { PixelModel } from '../models/model';
-import { isPixelVAE } from '../models/vae';
-import { composeGrid } from '../render/grid';
-import { runFast, supportsFastSampling } from '../sample/fast';
-import { preparePlan } from '../sample/plan';
-import type { SampleOptions } from '../sample/plan';
-import { latentCondition } from '../sample/vae';
+import { buildControls, draw, LiveControls } from './controls';
 import { base64ToBytes, decodeWeights, LivePayload } from './payload';
-
-export interface LiveRun {
-  kind: 'sample' | 'complete';
-  seed: number;
-  temperature: number;
-  count: number;
-  label?: number;
-  image?: number;
-  givenRows?: number;
-  /** PixelVAE: where z came from (the prior, the given rows of the test image, or all of it). */
-  latent?: 'prior' | LatentSource;
-  images: number[];
-  seconds: number;
-  backend: string;
-}
-
-/** Where a PixelVAE's completion takes z from: the encoder given the kept rows (as the grid does), or the whole image. */
-type LatentSource = 'given rows' | 'whole image';
+import { LiveAction, liveRun, LiveRun, TestImages } from './run';
 
 interface LiveWidget {
   root: HTMLElement;
@@ -128,27 +105,55 @@ async function chooseBackend(): Promise<string> {
   throw new Error('no TensorFlow.js backend initialised');
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) el.setAttribute(key, value);
-  if (text !== undefined) el.textContent = text;
-  return el;
+/** The payload's model on the chosen backend, with its weights. */
+function loadModel(payload: LivePayload): PixelModel {
+  const model = buildModel(payload.modelConfig);
+  const weights = decodeWeights(payload.weights);
+  for (const [name, variable] of model.params.variables) {
+    const saved = weights.get(name);
+    if (!saved || saved.values.length !== variable.size) throw new Error(`weights for ${name} are missing or have the wrong size`);
+    tf.tidy(() => variable.assign(tf.tensor(saved.values, variable.shape)));
+  }
+  return model;
 }
 
-function labelled(text: string, control: HTMLElement): HTMLLabelElement {
-  const label = element('label', { style: 'margin-right:12px;white-space:nowrap' }, `${text} `);
-  label.appendChild(control);
-  return label;
-}
-
-function draw(canvas: HTMLCanvasElement, images: ArrayLike<number>, count: number, p: LivePayload, rows: number, cols: number): void {
-  const { height, width, colours } = p.modelConfig;
-  const grid = composeGrid({ images, count, height, width, colours }, { rows, cols, scale: p.defaults.scale });
-  canvas.width = grid.width;
-  canvas.height = grid.height;
-  const context = canvas.getContext('2d');
-  if (!context) return;
-  context.putImageData(new ImageData(new Uint8ClampedArray(grid.data), grid.width, grid.height), 0, 0);
+/** Runs `action` with the controls' settings, drawing as the images fill in, and records the run. */
+async function run(widget: LiveWidget, controls: LiveControls, images: TestImages, action: LiveAction): Promise<void> {
+  const { root, payload, model } = widget;
+  if (!model) return;
+  const { status, canvas } = controls;
+  controls.setBusy(true);
+  root.dataset.state = 'running';
+  const started = performance.now();
+  try {
+    const settings = controls.settings(action);
+    const { rows, cols } = settings;
+    const count = rows * cols;
+    const [doing, done] = action === 'sample' ? ['sampling', 'sampled'] : ['completing', 'completed'];
+    let lastDraw = 0;
+    const record = await liveRun(model, settings, images, debug.backend ?? '?', {
+      draw: (drawn) => draw(canvas, drawn, count, payload, rows, cols),
+      progress: (drawn, fraction) => {
+        const now = performance.now();
+        if (now - lastDraw < 40 && fraction < 1) return;
+        lastDraw = now;
+        draw(canvas, drawn, count, payload, rows, cols);
+        status.textContent = `${doing} ${count} images: ${(fraction * 100).toFixed(0)}% · ${((now - started) / 1000).toFixed(1)} s`;
+      },
+    });
+    widget.runs.push(record);
+    debug.last = record;
+    canvas.dataset.seed = String(record.seed);
+    const latentNote = record.latent ? `, z from ${record.latent === 'prior' ? 'the prior' : `the ${record.latent}`}` : '';
+    status.textContent = `${done} ${count} images${latentNote} in ${record.seconds.toFixed(1)} s ` +
+      `(seed ${record.seed}, temperature ${record.temperature}, ${debug.backend} backend)`;
+    root.dataset.state = 'done';
+  } catch (error) {
+    status.textContent = `error: ${(error as Error).message}`;
+    root.dataset.state = 'error';
+  } finally {
+    controls.setBusy(false);
+  }
 }
 
 function mount(root: HTMLElement): void {
@@ -159,173 +164,29 @@ function mount(root: HTMLElement): void {
   const payload = JSON.parse(source.textContent ?? '{}') as LivePayload;
   const widget: LiveWidget = { root, payload, runs: [] };
   debug.widgets.push(widget);
-  const config = payload.modelConfig;
-  const d = payload.defaults;
-  const conditional = config.conditionSize > 0 && config.kind === 'conditional';
-  const vae = isVaeKind(config.kind);
-  const imageSize = config.height * config.width * config.colours;
-  const testImages = base64ToBytes(payload.images.data);
-
-  const ui = element('div', { class: 'pixel-live-ui', style: 'font:13px sans-serif;margin:6px 0' });
-  const status = element('div', { class: 'pixel-live-status', style: 'margin:4px 0;color:#444' }, 'loading the model…');
-  const controls = element('div', { style: 'margin:4px 0' });
-  const seed = element('input', { type: 'number', class: 'pixel-live-seed', value: String(d.seed), step: '1', min: '0', style: 'width:6em' });
-  const temperature = element('input', { type: 'range', class: 'pixel-live-temperature', min: '0', max: '2', step: '0.05', value: String(d.temperature) });
-  const temperatureText = element('span', { style: 'display:inline-block;min-width:2.5em;margin-right:12px' }, String(d.temperature));
-  temperature.addEventListener('input', () => { temperatureText.textContent = temperature.value; });
-  const rowsInput = element('input', { type: 'number', class: 'pixel-live-rows', value: String(d.rows), min: '1', max: '8', style: 'width:3.5em' });
-  const colsInput = element('input', { type: 'number', class: 'pixel-live-cols', value: String(d.cols), min: '1', max: '8', style: 'width:3.5em' });
-  controls.append(labelled('seed', seed), labelled('temperature', temperature), temperatureText, labelled('grid rows', rowsInput), labelled('cols', colsInput));
-  let classPicker: HTMLSelectElement | undefined;
-  if (conditional) {
-    classPicker = element('select', { class: 'pixel-live-class' });
-    for (let c = 0; c < config.conditionSize; c++) classPicker.appendChild(element('option', { value: String(c) }, payload.classNames[c] ?? `class ${c}`));
-    controls.append(labelled('class', classPicker));
-  }
-  const sampleRow = element('div', { style: 'margin:4px 0' });
-  const sampleButton = element('button', { class: 'pixel-live-sample', type: 'button', disabled: '' }, 'sample');
-  sampleRow.append(sampleButton);
-  const completeRow = element('div', { style: 'margin:4px 0' });
-  const imagePicker = element('select', { class: 'pixel-live-image' });
-  for (let n = 0; n < payload.images.count; n++) {
-    const name = payload.classNames[payload.images.labels[n]];
-    imagePicker.appendChild(element('option', { value: String(n) }, `test image ${n}${name ? ` (${name})` : ''}`));
-  }
-  const givenRows = element('input', { type: 'number', class: 'pixel-live-given', value: String(d.givenRows), min: '0', max: String(config.height), style: 'width:3.5em' });
-  const completeButton = element('button', { class: 'pixel-live-complete', type: 'button', disabled: '' }, 'complete');
-  const original = element('canvas', { class: 'pixel-live-original', style: 'vertical-align:middle;margin-left:8px;image-rendering:pixelated' });
-  completeRow.append(labelled('complete', imagePicker), labelled('given rows', givenRows));
-  // A PixelVAE samples given z: from the prior for "sample"; for "complete", the encoder's mean for the test image
-  // seen through its given rows, or whole (a reconstruction: with 0 given rows, everything comes from z).
-  let latentPicker: HTMLSelectElement | undefined;
-  if (vae) {
-    latentPicker = element('select', { class: 'pixel-live-latent' });
-    for (const source of ['given rows', 'whole image'] as LatentSource[]) latentPicker.appendChild(element('option', { value: source }, source));
-    completeRow.append(labelled('z from the encoder given', latentPicker));
-  }
-  completeRow.append(completeButton, original);
-  const canvas = element('canvas', { class: 'pixel-live-canvas', style: 'image-rendering:pixelated;display:block;margin-top:4px' });
-  ui.append(controls, sampleRow, completeRow, status, canvas);
-  root.appendChild(ui);
-
-  const showOriginal = () => {
-    const n = Number(imagePicker.value);
-    const rows = Math.max(0, Math.min(config.height, Math.floor(Number(givenRows.value) || 0)));
-    const shown = testImages.slice(n * imageSize, (n + 1) * imageSize);
-    const line = rows * config.width * config.colours;
-    for (let k = line; k < imageSize; k++) shown[k] = Math.round(shown[k] * 0.25); // dim what will be sampled
-    draw(original, shown, 1, payload, 1, 1);
-    if (classPicker) classPicker.value = String(payload.images.labels[n] ?? 0);
-  };
-  imagePicker.addEventListener('change', showOriginal);
-  givenRows.addEventListener('input', showOriginal);
-  showOriginal();
-
+  const { height, width, colours } = payload.modelConfig;
+  const images: TestImages = { data: base64ToBytes(payload.images.data), size: height * width * colours };
+  const controls = buildControls(root, payload, images);
   let running = false;
-  const run = async (kind: 'sample' | 'complete') => {
-    if (running || !widget.model) return;
+  controls.onRun((action) => {
+    if (running) return;
     running = true;
-    sampleButton.disabled = true;
-    completeButton.disabled = true;
-    root.dataset.state = 'running';
-    const started = performance.now();
-    let latents: tf.Tensor[] = [];
-    try {
-      const rows = Math.max(1, Math.min(8, Math.floor(Number(rowsInput.value) || d.rows)));
-      const cols = Math.max(1, Math.min(8, Math.floor(Number(colsInput.value) || d.cols)));
-      const count = rows * cols;
-      const runSeed = Math.floor(Number(seed.value) || 0);
-      const runTemperature = Number(temperature.value);
-      const options: SampleOptions = { count, seed: runSeed, temperature: runTemperature };
-      const record: LiveRun = { kind, seed: runSeed, temperature: runTemperature, count, images: [], seconds: 0, backend: debug.backend ?? '?' };
-      if (classPicker) {
-        record.label = Number(classPicker.value);
-        options.condition = { labels: new Array(count).fill(record.label) };
-      }
-      if (kind === 'complete') {
-        const n = Number(imagePicker.value);
-        const keep = Math.max(0, Math.min(config.height, Math.floor(Number(givenRows.value) || 0)));
-        const images = new Uint8Array(count * imageSize);
-        for (let k = 0; k < count; k++) images.set(testImages.subarray(n * imageSize, (n + 1) * imageSize), k * imageSize);
-        options.given = { images, rows: keep };
-        record.image = n;
-        record.givenRows = keep;
-      }
-      const model = widget.model;
-      if (isPixelVAE(model)) {
-        let z: tf.Tensor2D;
-        if (kind === 'sample') {
-          z = model.priorLatent(count, runSeed); // [count, Z]
-          record.latent = 'prior';
-        } else {
-          const source = (latentPicker?.value ?? 'given rows') as LatentSource;
-          const n = record.image ?? 0;
-          z = tf.tidy(() => {
-            const image = tf.tensor4d(testImages.subarray(n * imageSize, (n + 1) * imageSize), [1, config.height, config.width, config.colours], 'float32');
-            return model.encodeTop(image, source === 'whole image' ? config.height : record.givenRows ?? 0); // [1, Z]
-          });
-          record.latent = source;
-        }
-        const condition = latentCondition(model, z, kind === 'sample' ? 1 : count);
-        latents = ([z, condition.vector, condition.map] as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => t !== undefined);
-        options.condition = condition;
-      }
-      let lastDraw = 0;
-      const plan = await preparePlan(model, {
-        ...options,
-        onProgress: (p) => {
-          const now = performance.now();
-          if (now - lastDraw < 40 && p.fraction < 1) return;
-          lastDraw = now;
-          draw(canvas, plan.images, count, payload, rows, cols);
-          status.textContent = `${kind === 'sample' ? 'sampling' : 'completing'} ${count} images: ${(p.fraction * 100).toFixed(0)}% · ${((now - started) / 1000).toFixed(1)} s`;
-        },
-      });
-      draw(canvas, plan.images, count, payload, rows, cols);
-      await runFast(plan);
-      draw(canvas, plan.images, count, payload, rows, cols);
-      record.images = Array.from(plan.images);
-      record.seconds = (performance.now() - started) / 1000;
-      widget.runs.push(record);
-      debug.last = record;
-      canvas.dataset.seed = String(runSeed);
-      const latentNote = record.latent ? `, z from ${record.latent === 'prior' ? 'the prior' : `the ${record.latent}`}` : '';
-      status.textContent = `${kind === 'sample' ? 'sampled' : 'completed'} ${count} images${latentNote} in ${record.seconds.toFixed(1)} s ` +
-        `(seed ${runSeed}, temperature ${runTemperature}, ${debug.backend} backend)`;
-      root.dataset.state = 'done';
-    } catch (error) {
-      status.textContent = `error: ${(error as Error).message}`;
-      root.dataset.state = 'error';
-    } finally {
-      tf.dispose(latents);
-      running = false;
-      sampleButton.disabled = false;
-      completeButton.disabled = false;
-    }
-  };
-  sampleButton.addEventListener('click', () => void run('sample'));
-  completeButton.addEventListener('click', () => void run('complete'));
+    void run(widget, controls, images, action).finally(() => { running = false; });
+  });
 
   void (async () => {
     try {
       const backend = await (debug.ready ??= chooseBackend());
       debug.backend = backend;
       root.dataset.backend = backend;
-      const model = buildModel(config);
-      if (!supportsFastSampling(model)) throw new Error(`the live sampler does not support ${config.kind} models`);
-      const weights = decodeWeights(payload.weights);
-      for (const [name, variable] of model.params.variables) {
-        const saved = weights.get(name);
-        if (!saved || saved.values.length !== variable.size) throw new Error(`weights for ${name} are missing or have the wrong size`);
-        variable.assign(tf.tensor(saved.values, variable.shape));
-      }
+      const model = loadModel(payload);
       widget.model = model;
-      status.textContent = `ready: ${payload.title} (${config.kind}, ${payload.weights.dtype} weights, ${backend} backend). Press sample or complete.`;
-      sampleButton.disabled = false;
-      completeButton.disabled = false;
+      controls.addModelPickers(model);
+      controls.status.textContent = `ready: ${payload.title} (${payload.modelConfig.kind}, ${payload.weights.dtype} weights, ${backend} backend). Press sample or complete.`;
+      controls.setBusy(false);
       root.dataset.state = 'ready';
     } catch (error) {
-      status.textContent = `the live sampler could not start: ${(error as Error).message}`;
+      controls.status.textContent = `the live sampler could not start: ${(error as Error).message}`;
       root.dataset.state = 'error';
     }
   })();

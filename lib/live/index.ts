@@ -7,7 +7,7 @@
  * Node only (esbuild builds the bundle once per process).
  */
 import * as path from 'path';
-import { isVaeKind, ModelConfig } from '../models/config';
+import { ModelConfig, modelSpec } from '../models/registry';
 import type { Checkpoint } from '../train/checkpoint';
 import { decodeCheckpoint } from '../train/checkpoint';
 import { bytesToBase64, encodeWeights, LiveDefaults, LivePayload, WeightDtype } from './payload';
@@ -82,7 +82,7 @@ export function livePayload(options: LiveSamplerOptions): LivePayload {
   const defaults: LiveDefaults = { rows: 4, cols: 4, scale, seed: 0, temperature: 1, givenRows: Math.floor(height / 2), ...options.defaults };
   return {
     version: 1,
-    title: options.title ?? (isVaeKind(modelConfig.kind) ? `${modelConfig.kind} PixelVAE` : `${modelConfig.kind} PixelCNN`),
+    title: options.title ?? modelSpec(modelConfig.kind).name,
     modelConfig,
     weights: encodeWeights(weights, options.dtype ?? 'float32'),
     images: { count, height, width, colours, data: bytesToBase64(imageBytes), labels },

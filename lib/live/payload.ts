@@ -5,7 +5,7 @@
  *
  * Browser-safe: no Node-only imports (lib/live/browser.ts decodes it; lib/live/index.ts builds it in Node).
  */
-import type { ModelConfig } from '../models/config';
+import type { ModelConfig } from '../models/registry';
 
 export type WeightDtype = 'float32' | 'float16';
 

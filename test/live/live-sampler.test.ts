@@ -13,12 +13,11 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { liveSamplerHtml, livePayload, LiveSamplerOptions } from '../../lib/live/index';
 import { decodeWeights } from '../../lib/live/payload';
-import { buildModel, modelConfig, ModelConfig } from '../../lib/models/index';
+import { buildModel, modelConfig, ModelConfig, requirePixelVAE } from '../../lib/models/index';
 import type { PixelModel } from '../../lib/models/model';
 import { sampleFast } from '../../lib/sample/fast';
 import type { SampleOptions } from '../../lib/sample/plan';
 import { latentCondition, sampleLatents } from '../../lib/sample/vae';
-import type { PixelVAE } from '../../lib/models/vae';
 import { captureCheckpoint, encodeCheckpoint } from '../../lib/train/checkpoint';
 
 import { CHROMIUM, offlineContext, playwright, skip } from './browser';
@@ -139,7 +138,7 @@ test('offline: sample draws a valid grid equal to sampleFast in Node, and a comp
   await page.context().close();
 });
 
-test('class-conditional: the class picker conditions the samples (equal to Node)', { skip, timeout: 120_000 }, async () => {
+test('class-conditional: the class picker conditions the samples and completions (equal to Node)', { skip, timeout: 120_000 }, async () => {
   const { file, reference } = await tinyWidget({ kind: 'conditional', conditionSize: 3 }, 'conditional', { defaults: { rows: 2, cols: 3 } });
   const { page, errors } = await open(file);
   assert.equal(await page.locator('.pixel-live-class option').count(), 3);
@@ -148,6 +147,14 @@ test('class-conditional: the class picker conditions the samples (equal to Node)
   const sampled = await runAndRead(page, '.pixel-live-sample');
   assert.equal(sampled.images.length, 6 * H * W);
   assert.deepEqual(sampled.images, await nodeSamples(reference, { count: 6, seed: 5, condition: { labels: [2, 2, 2, 2, 2, 2] } }));
+  // Picking a test image picks its class; a completion is conditioned on it (test image 1 has label 1).
+  await page.selectOption('.pixel-live-image', '1');
+  assert.equal(await page.inputValue('.pixel-live-class'), '1');
+  await page.fill('.pixel-live-given', '4');
+  const completed = await runAndRead(page, '.pixel-live-complete');
+  const given = new Uint8Array(6 * H * W);
+  for (let n = 0; n < 6; n++) given.set(testImages().subarray(H * W, 2 * H * W), n * H * W);
+  assert.deepEqual(completed.images, await nodeSamples(reference, { count: 6, seed: 5, given: { images: given, rows: 4 }, condition: { labels: [1, 1, 1, 1, 1, 1] } }));
   assert.deepEqual(errors, []);
   await page.context().close();
 });
@@ -160,7 +167,7 @@ test('PixelVAE: sample draws z from the prior, complete takes z from the encoder
       const output = model.params.variables.get('encoder.output.weight')!;
       output.assign(tf.mul(output, 20));
     });
-  const vae = reference as PixelVAE;
+  const vae = requirePixelVAE(reference, 'the PixelVAE widget test');
   const { page, errors } = await open(file);
   assert.match(await page.textContent('.pixel-live-status') ?? '', /ready: vae \(vae-up/);
   await page.fill('.pixel-live-seed', '4');

@@ -1,9 +1,12 @@
-/** The live sampler's payload codecs (lib/live/payload.ts) and the HTML fragment's escaping (lib/live/index.ts). */
+/**
+ * The live sampler's payload codecs (lib/live/payload.ts), the HTML fragment's escaping and the payload's default
+ * title (lib/live/index.ts).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { liveSamplerHtml } from '../../lib/live/index';
+import { livePayload, liveSamplerHtml } from '../../lib/live/index';
 import { base64ToBytes, bytesToBase64, decodeWeights, encodeWeights, fromHalfBits, roundToHalf, toHalfBits } from '../../lib/live/payload';
-import { modelConfig } from '../../lib/models/config';
+import { modelConfig } from '../../lib/models/index';
 
 test('float16: exact values round-trip, rounding is to nearest even, specials are kept', () => {
   for (const v of [0, 1, -2, 0.5, 65504, 2 ** -14, 2 ** -24, 1 + 2 ** -10]) assert.equal(fromHalfBits(toHalfBits(v)), v);
@@ -43,4 +46,13 @@ test('the widget fragment: payload JSON cannot close its script element; a secon
   assert.match(html, /class="pixel-live-data"/);
   assert.match(html, /if\(!window\.PixelLive\)\{/);
   assert.ok(html.length > 500_000 && html.length < 1_500_000, `bundle size ${html.length}`);
+});
+
+test('the default title is the kind\'s name from its spec', () => {
+  const title = (input: Parameters<typeof modelConfig>[0]) => livePayload({ modelConfig: modelConfig({ height: 4, width: 4, ...input }), weights: new Map() }).title;
+  assert.equal(title({ kind: 'gated' }), 'gated PixelCNN');
+  assert.equal(title({ kind: 'simple' }), 'simple PixelCNN');
+  assert.equal(title({ kind: 'vae-up' }), 'vae-up PixelVAE');
+  assert.equal(title({ kind: 'vae-straight' }), 'vae-straight PixelVAE');
+  assert.equal(livePayload({ modelConfig: modelConfig({ kind: 'gated', height: 4, width: 4 }), weights: new Map(), title: 'mine' }).title, 'mine');
 });
