@@ -36,9 +36,9 @@ export interface DataFolderSpec {
 
 /** Throws unless `dir` is an existing folder; a file gets an error saying so, with what to pass instead. */
 export function requireDataFolder(dir: string, spec: DataFolderSpec): void {
-  const kind = pathKind(dir);
-  if (kind === 'folder') return;
-  if (kind === 'missing') {
+  const found = pathKind(dir);
+  if (found === 'folder') return;
+  if (found === 'missing') {
     throw new Error(`${spec.dataset}: data folder ${dir} does not exist; expected a folder holding ${spec.holding}. ${spec.howToGet ?? capitalise(SET_DATA_FOLDER)}`);
   }
   let instead = '';

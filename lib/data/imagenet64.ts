@@ -60,8 +60,8 @@ export async function decodeImage(
   expectSize?: number,
   decoder?: JpegDecoder,
 ): Promise<DecodedImage> {
-  const kind = sniffImage(bytes);
-  if (kind === undefined) {
+  const format = sniffImage(bytes);
+  if (format === undefined) {
     throw new Error(`${file}: not a PNG or JPEG image (unrecognised first bytes); expected a ${expectSize ?? ''}${expectSize ? 'x' + expectSize + ' ' : ''}PNG or JPEG`);
   }
   const checkSize = (width: number, height: number) => {
@@ -69,7 +69,7 @@ export async function decodeImage(
       throw new Error(`${file}: image is ${width}x${height}; expected ${expectSize}x${expectSize}`);
     }
   };
-  if (kind === 'png') {
+  if (format === 'png') {
     if (bytes.length >= 24) {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       checkSize(view.getUint32(16, false), view.getUint32(20, false));
@@ -229,9 +229,9 @@ export async function loadImagenet64(options: Imagenet64Options): Promise<Datase
   const splits: Split[] = [];
   for (const name of ['train', 'valid']) {
     const dir = path.join(root, name);
-    const kind = pathKind(dir);
-    if (kind !== 'folder') {
-      throw new Error(`imagenet64: folder ${dir} is ${kind === 'file' ? 'a file' : 'missing'}; expected ${root} to hold train/ and valid/ folders of 64x64 images`);
+    const found = pathKind(dir);
+    if (found !== 'folder') {
+      throw new Error(`imagenet64: folder ${dir} is ${found === 'file' ? 'a file' : 'missing'}; expected ${root} to hold train/ and valid/ folders of 64x64 images`);
     }
     splits.push(await readImageFolder(dir, { size: IMAGENET64_SIZE, maxImages: options.maxPerSplit, onProgress: options.onProgress }));
   }

@@ -143,11 +143,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
   for (const t of header.tensors) {
     const values = data.subarray(t.offset, t.offset + t.length);
-    const [kind, name] = [t.name.slice(0, t.name.indexOf(':')), t.name.slice(t.name.indexOf(':') + 1)];
-    if (kind === 'weight') weights.set(name, { shape: t.shape, values });
+    const [role, name] = [t.name.slice(0, t.name.indexOf(':')), t.name.slice(t.name.indexOf(':') + 1)];
+    if (role === 'weight') weights.set(name, { shape: t.shape, values });
     else {
       const entry = moments.get(name) ?? { m: new Float32Array(0), v: new Float32Array(0) };
-      if (kind === 'adam-m') entry.m = values; else entry.v = values;
+      if (role === 'adam-m') entry.m = values; else entry.v = values;
       moments.set(name, entry);
     }
   }

@@ -18,9 +18,9 @@ export interface WorkerSetup {
 
 /** Messages to the main thread. */
 export type WorkerReply =
-  | { kind: 'ready'; backend: string }
-  | { kind: 'result'; grads: Float32Array[]; minimised: number; nats: number; parts?: Record<string, number> }
-  | { kind: 'error'; name: string; message: string; stack?: string };
+  | { type: 'ready'; backend: string }
+  | { type: 'result'; grads: Float32Array[]; minimised: number; nats: number; parts?: Record<string, number> }
+  | { type: 'error'; name: string; message: string; stack?: string };
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(message, transfer);
@@ -28,7 +28,7 @@ function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
 
 function replyError(error: unknown): void {
   const e = error instanceof Error ? error : new Error(String(error));
-  reply({ kind: 'error', name: e.name, message: e.message, stack: e.stack });
+  reply({ type: 'error', name: e.name, message: e.message, stack: e.stack });
 }
 
 async function main(): Promise<void> {
@@ -53,13 +53,13 @@ async function main(): Promise<void> {
       } finally {
         tf.dispose(sums.grads);
       }
-      reply({ kind: 'result', grads, minimised: sums.minimised, nats: sums.nats, parts: sums.parts }, grads.map((g) => g.buffer as ArrayBuffer));
+      reply({ type: 'result', grads, minimised: sums.minimised, nats: sums.nats, parts: sums.parts }, grads.map((g) => g.buffer as ArrayBuffer));
     } catch (error) {
       releaseFailedTape(); // as the main thread does: the trainer may retry with smaller chunks
       replyError(error);
     }
   });
-  reply({ kind: 'ready', backend: backend.description });
+  reply({ type: 'ready', backend: backend.description });
 }
 
 main().catch(replyError);

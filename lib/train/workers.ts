@@ -38,7 +38,7 @@ export function defaultWorkerCount(backend: BackendName | undefined = backendInf
 class ProtocolError extends Error {}
 
 /** Rebuilds an error a worker sent, keeping its name (the trainer recognises out-of-memory errors by name). */
-function workerError(reply: Extract<WorkerReply, { kind: 'error' }>, index: number): Error {
+function workerError(reply: Extract<WorkerReply, { type: 'error' }>, index: number): Error {
   const error = new Error(`gradient worker ${index}: ${reply.message}`);
   error.name = reply.name;
   if (reply.stack) error.stack = `${error.name}: ${error.message}\n  (in the worker) ${reply.stack}`;
@@ -108,8 +108,8 @@ export class GradientWorkers implements GradientHelpers {
       }
       const ready = await Promise.all(threads.map(async (thread) => {
         const reply = await thread.next();
-        if (reply.kind === 'error') throw workerError(reply, thread.index);
-        if (reply.kind !== 'ready') throw new ProtocolError(`gradient worker ${thread.index}: expected 'ready', got '${reply.kind}'`);
+        if (reply.type === 'error') throw workerError(reply, thread.index);
+        if (reply.type !== 'ready') throw new ProtocolError(`gradient worker ${thread.index}: expected 'ready', got '${reply.type}'`);
         return reply.backend;
       }));
       return new GradientWorkers(threads, ready);
@@ -123,8 +123,8 @@ export class GradientWorkers implements GradientHelpers {
     const thread = this.threads[helper];
     if (!thread) throw new RangeError(`no gradient worker ${helper} (there are ${this.count})`);
     const reply = await thread.next(job);
-    if (reply.kind === 'error') throw workerError(reply, helper);
-    if (reply.kind !== 'result') throw new ProtocolError(`gradient worker ${helper}: expected 'result', got '${reply.kind}'`);
+    if (reply.type === 'error') throw workerError(reply, helper);
+    if (reply.type !== 'result') throw new ProtocolError(`gradient worker ${helper}: expected 'result', got '${reply.type}'`);
     return { grads: reply.grads, minimised: reply.minimised, nats: reply.nats, parts: reply.parts };
   }
 
