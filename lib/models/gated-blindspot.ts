@@ -7,8 +7,8 @@
  * 05-blind-spot measures it against the paper's design.
  */
 import { GatedPixelCNN } from './gated';
-import { PixelCnnFields, RETIRED_LATENT_FIELDS } from './pixelcnn';
-import { DEFAULT_PIXELCNN_SIZE, describeSize, ModelSpec, SharedConfig, validatePixelCnnSize } from './spec';
+import { PixelCnnFields, UNCONDITIONAL_PIXELCNN } from './pixelcnn';
+import { ModelSpec, SharedConfig, validatePixelCnnSize } from './spec';
 
 export interface GatedBlindspotConfig extends SharedConfig, PixelCnnFields {
   kind: 'gated-blindspot';
@@ -18,14 +18,11 @@ export const gatedBlindspotSpec: ModelSpec<GatedBlindspotConfig> = {
   kind: 'gated-blindspot',
   name: 'gated-blindspot PixelCNN',
   summary: 'the original project\'s gated layer, whose vertical stack leaves a blind spot above and to the right',
-  defaults: { ...DEFAULT_PIXELCNN_SIZE, leak: false },
-  options: [],
-  retired: { conditionSize: 0, conditionMapChannels: 0, ...RETIRED_LATENT_FIELDS },
+  ...UNCONDITIONAL_PIXELCNN,
   validate: (config) => {
     validatePixelCnnSize(config);
     // Its vertical stack has k//2 rows: with k = 1 it would have none.
     if (config.kernelSize < 3) throw new Error(`model config: kernelSize (-k) must be at least 3 for gated-blindspot, got ${config.kernelSize}`);
   },
-  describe: (config) => `gated-blindspot: ${describeSize(config)}`,
   build: (config) => new GatedPixelCNN(config, { blindSpot: true, conditionSize: 0, conditionMapChannels: 0, leak: config.leak }),
 };

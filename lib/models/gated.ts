@@ -31,9 +31,9 @@ import {
 import { colourMask } from './masks';
 import { ConditionShape } from './model';
 import { ParamStore } from './params';
-import { PixelCnnBase, PixelCnnFields, RETIRED_LATENT_FIELDS } from './pixelcnn';
+import { PixelCnnBase, PixelCnnFields, UNCONDITIONAL_PIXELCNN } from './pixelcnn';
 import type { ModelConfig } from './registry';
-import { DEFAULT_PIXELCNN_SIZE, describeSize, ModelSpec, PixelCnnSize, SharedConfig, validatePixelCnnSize } from './spec';
+import { ModelSpec, PixelCnnSize, SharedConfig } from './spec';
 
 export interface GatedConfig extends SharedConfig, PixelCnnFields {
   kind: 'gated';
@@ -43,11 +43,7 @@ export const gatedSpec: ModelSpec<GatedConfig> = {
   kind: 'gated',
   name: 'gated PixelCNN',
   summary: 'gated PixelCNN without the blind spot (van den Oord et al. 2016, Conditional Image Generation with PixelCNN Decoders)',
-  defaults: { ...DEFAULT_PIXELCNN_SIZE, leak: false },
-  options: [],
-  retired: { conditionSize: 0, conditionMapChannels: 0, ...RETIRED_LATENT_FIELDS },
-  validate: validatePixelCnnSize,
-  describe: (config) => `gated: ${describeSize(config)}`,
+  ...UNCONDITIONAL_PIXELCNN,
   build: (config) => new GatedPixelCNN(config, { blindSpot: false, conditionSize: 0, conditionMapChannels: 0, leak: config.leak }),
 };
 

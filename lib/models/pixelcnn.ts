@@ -11,7 +11,7 @@ import type { Condition } from './layers';
 import type { CompletionRequest, ConditionShape, LatentSource, PixelModel, ScratchRequest } from './model';
 import type { ParamStore } from './params';
 import type { ModelConfig } from './registry';
-import type { PixelCnnSize } from './spec';
+import { DEFAULT_PIXELCNN_SIZE, describeSize, PixelCnnSize, SharedConfig, validatePixelCnnSize } from './spec';
 
 /** The fields every plain PixelCNN kind has. */
 export interface PixelCnnFields extends PixelCnnSize {
@@ -24,6 +24,18 @@ export interface PixelCnnFields extends PixelCnnSize {
 
 /** The PixelVAE's fields at their old defaults: older checkpoints stored every kind's fields (flat configs). */
 export const RETIRED_LATENT_FIELDS = { latentSize: 32, vaeDepth: 0, vaeChannels: 128, posteriorLogVarInit: 0 } as const;
+
+/**
+ * The spec fields every unconditional plain PixelCNN kind shares (simple, gated, gated-blindspot): -x -k -c and
+ * the diagnostics' leak, no options of their own, no condition.
+ */
+export const UNCONDITIONAL_PIXELCNN = {
+  defaults: { ...DEFAULT_PIXELCNN_SIZE, leak: false },
+  options: [],
+  retired: { conditionSize: 0, conditionMapChannels: 0, ...RETIRED_LATENT_FIELDS },
+  validate: validatePixelCnnSize,
+  describe: (config: SharedConfig & PixelCnnSize): string => `${config.kind}: ${describeSize(config)}`,
+} as const;
 
 /** Class labels -> the location-independent condition: one-hot vectors [N, classes]. */
 export function classCondition(labels: ArrayLike<number> | tf.Tensor1D, classes: number): Condition {

@@ -19,9 +19,9 @@ import type { IncrementalBatch } from './incremental';
 import { applyConv, Condition, Conv, createConv, scalePixels, toLogits } from './layers';
 import { colourMask, spatialMask } from './masks';
 import { ParamStore } from './params';
-import { PixelCnnBase, PixelCnnFields, RETIRED_LATENT_FIELDS } from './pixelcnn';
+import { PixelCnnBase, PixelCnnFields, UNCONDITIONAL_PIXELCNN } from './pixelcnn';
 import { SimpleIncremental } from './simple-incremental';
-import { DEFAULT_PIXELCNN_SIZE, describeSize, ModelSpec, SharedConfig, validatePixelCnnSize } from './spec';
+import { ModelSpec, SharedConfig } from './spec';
 
 export interface SimpleConfig extends SharedConfig, PixelCnnFields {
   kind: 'simple';
@@ -31,11 +31,7 @@ export const simpleSpec: ModelSpec<SimpleConfig> = {
   kind: 'simple',
   name: 'simple PixelCNN',
   summary: 'masked convolutions (van den Oord et al. 2016, Pixel Recurrent Neural Networks); has a blind spot',
-  defaults: { ...DEFAULT_PIXELCNN_SIZE, leak: false },
-  options: [],
-  retired: { conditionSize: 0, conditionMapChannels: 0, ...RETIRED_LATENT_FIELDS },
-  validate: validatePixelCnnSize,
-  describe: (config) => `simple: ${describeSize(config)}`,
+  ...UNCONDITIONAL_PIXELCNN,
   build: (config) => new SimplePixelCNN(config),
 };
 
