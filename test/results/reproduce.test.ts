@@ -1,0 +1,180 @@
+/**
+ * `npm run reproduce` on a tiny run list (a 2-layer gated PixelCNN, 10 steps per epoch, 2 epochs) in temporary
+ * folders: a run interrupted after its first epoch (a real child process, stopped with SIGINT) continues to the same
+ * weights as an uninterrupted one (to float32 rounding, as test/train/trainer.test.ts allows a resumed run), is exported (weights only, history, grid, result.json), recomputed from its
+ * weights file by verifyResult, skipped once up to date, estimated while unfinished, and tabulated.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { reproduce } from '../../lib/cli/reproduce';
+import { loadDataset } from '../../lib/data';
+import { Dataset } from '../../lib/data/dataset';
+import { exportRun } from '../../lib/results/export';
+import { readResult } from '../../lib/results/result';
+import { ReproduceRun } from '../../lib/results/runs';
+import { verifyResult } from '../../lib/results/verify';
+import { formatDuration, lockWork } from '../../lib/results/work';
+import { readCheckpoint } from '../../lib/train/checkpoint-file';
+import { setUpBackend } from '../helpers';
+
+const root = path.resolve(__dirname, '..', '..');
+const ARGV = ['-m', 'gated', '-x', '2', '-k', '3', '-c', '8', '-b', '32', '--limit', '320', '--test-limit', '32', '-e', '2', '--no-samples', '--workers', '0'];
+const tiny = (name: string, argv = ARGV): ReproduceRun => ({ name, summary: `tiny gated ${name}`, task: 'mnist', argv, reference: 'a test' });
+const RUNS = [tiny('tiny'), tiny('tiny-again'), tiny('tiny-later')];
+
+function readJson(file: string): unknown {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+/** Runs reproduce.ts in a child process and interrupts it (SIGINT, as Ctrl-C) once its first epoch is logged. */
+function runAndInterrupt(args: string[]): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib/cli/reproduce.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      // Logged after the epoch's checkpoint and history are written; epoch 1 has 10 steps still to go.
+      if (/epoch 0: train/.test(stderr) && child.exitCode === null && !child.killed) child.kill('SIGINT');
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+describe('npm run reproduce', () => {
+  let scratch: string;
+  let results: string;
+  let work: string;
+  let runsFile: string;
+  let dataset: Dataset;
+  const lines: string[] = [];
+  const run = (names: string[], extra: { estimate?: boolean; exportOnly?: boolean; work?: string; results?: string } = {}) => {
+    lines.length = 0;
+    return reproduce({ names, runs: RUNS, results, work, log: (line) => lines.push(line), ...extra });
+  };
+
+  before(async () => {
+    await setUpBackend();
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reproduce-'));
+    results = path.join(scratch, 'results');
+    work = path.join(scratch, 'work');
+    runsFile = path.join(scratch, 'runs.json');
+    fs.writeFileSync(runsFile, JSON.stringify(RUNS));
+    dataset = await loadDataset('mnist', { onProgress: () => {} });
+  });
+  after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  test('an interrupted run continues from its last checkpoint to the weights of an uninterrupted one, then is exported', async () => {
+    const stopped = await runAndInterrupt(['tiny', '--runs-file', runsFile, '--results', results, '--work', work]);
+    // Killed by the signal, or (where the training CLI catches Ctrl-C to record the stop) exited with an error code.
+    assert.ok(stopped.signal === 'SIGINT' || (stopped.code ?? 0) !== 0, stopped.stderr);
+    const dir = path.join(work, 'tiny');
+    const interrupted = readCheckpoint(path.join(dir, 'checkpoint.ckpt')).trainerState!;
+    assert.equal(interrupted.position.epoch, 1, 'interrupted in epoch 2 of 2, after the first');
+    assert.equal(fs.existsSync(path.join(results, 'tiny')), false, 'nothing exported from an unfinished run');
+    const firstEpoch = (readJson(path.join(dir, 'history.json')) as unknown[])[0];
+    fs.cpSync(dir, path.join(scratch, 'stopped', 'tiny'), { recursive: true }); // for the --estimate test
+
+    // Continued (its stale lock taken over), and the same run trained without a stop.
+    assert.equal(await run(['tiny', 'tiny-again']), 0, lines.join('\n'));
+    assert.match(lines.join('\n'), /tiny: continuing .*work\/tiny \(1 of 2 epochs trained;/);
+    for (const name of ['tiny', 'tiny-again']) {
+      for (const file of ['weights.ckpt', 'history.json', 'grid.png', 'result.json']) assert.ok(fs.existsSync(path.join(results, name, file)), `${name}/${file}`);
+    }
+    const history = readJson(path.join(results, 'tiny', 'history.json')) as Record<string, unknown>[];
+    assert.equal(history.length, 2);
+    assert.deepEqual(history[0], firstEpoch, 'the first epoch is the one trained before the interruption');
+    assert.deepEqual(history[1].resumed, { step: interrupted.step, changes: {} }, 'the resumption is recorded, without its local checkpoint path');
+
+    const [stoppedWeights, straightWeights] = ['tiny', 'tiny-again'].map((name) => readCheckpoint(path.join(results, name, 'weights.ckpt')));
+    assert.equal(stoppedWeights.optimizer, undefined, 'no Adam state');
+    assert.equal(stoppedWeights.trainerState, undefined, 'no step history');
+    assert.deepEqual(stoppedWeights.meta, { task: 'mnist', run: 'tiny' });
+    for (const [name, { values }] of straightWeights.weights) {
+      const resumed = stoppedWeights.weights.get(name)!.values;
+      const worst = values.reduce((most, value, i) => Math.max(most, Math.abs(value - resumed[i])), 0);
+      assert.ok(worst <= 1e-5, `${name}: the resumed run's weights differ by up to ${worst}`);
+    }
+
+    const result = readResult(path.join(results, 'tiny'));
+    const parameters = [...stoppedWeights.weights.values()].reduce((n, { values }) => n + values.length, 0);
+    assert.deepEqual(
+      { name: result.name, argv: result.argv, model: result.model, parameters: result.parameters, epochs: result.epochs, imagesSeen: result.imagesSeen, testImages: result.test.images, subset: [result.subset.images, result.subset.batchSize], steps: result.source.steps },
+      { name: 'tiny', argv: ARGV, model: 'gated', parameters, epochs: 2, imagesSeen: 2 * 320, testImages: 32, subset: [1000, 32], steps: 20 });
+    assert.equal(result.test.bitsPerDim, history[1].testBitsPerDim);
+    assert.equal(result.wallSeconds, (history as { seconds: number }[]).reduce((s, e) => s + e.seconds, 0));
+    assert.ok(Math.abs(result.subset.bitsPerDim - readResult(path.join(results, 'tiny-again')).subset.bitsPerDim) <= 1e-5);
+    assert.match(result.commit ?? '', /^[0-9a-f]{40}$/);
+    assert.match(result.backend.description, new RegExp(`^${result.backend.name}`));
+  });
+
+  test('verifyResult recomputes the subset bits/dim from the weights file within 1e-5', async () => {
+    const check = await verifyResult(path.join(results, 'tiny'), { dataset });
+    assert.equal(check.images, 1000);
+    assert.ok(check.difference <= 1e-5, `recomputed ${check.recomputed.bitsPerDim}, recorded ${check.recorded.bitsPerDim}`);
+    assert.ok(check.recomputed.bitsPerDim > 0 && check.recomputed.bitsPerDim < 8);
+  });
+
+  test('a run already exported and unchanged is skipped; the table has its row and the rest pending', async () => {
+    const before = fs.readFileSync(path.join(results, 'tiny', 'result.json'), 'utf8');
+    assert.equal(await run(['tiny']), 0, lines.join('\n'));
+    assert.match(lines[0], /^tiny: nothing to do: .*results\/tiny is up to date with .*work\/tiny\/checkpoint\.ckpt$/);
+    assert.equal(fs.readFileSync(path.join(results, 'tiny', 'result.json'), 'utf8'), before);
+    const table = fs.readFileSync(path.join(results, 'README.md'), 'utf8').split('\n');
+    const { test: measured, parameters, date, backend, wallSeconds } = readResult(path.join(results, 'tiny'));
+    const threads = backend.threads === null ? '' : `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`;
+    assert.ok(table.includes(`| \`tiny\` | \`${ARGV.join(' ')}\` | ${parameters.toLocaleString('en-US')} | 2 | ${measured.bitsPerDim.toFixed(4)} (32 images) | ` +
+      `${formatDuration(wallSeconds)} | ${backend.name}${threads} | ${date.slice(0, 10)} |`), table.join('\n'));
+    assert.ok(table.includes(`| \`tiny-later\` | \`${ARGV.join(' ')}\` | — | — | pending: not started | — | — | — |`), table.join('\n'));
+  });
+
+  test('--estimate and --export-only train nothing; the estimate scales the first epoch', async () => {
+    const stopped = path.join(scratch, 'stopped');
+    const estimates = path.join(scratch, 'estimates');
+    assert.equal(await run(['tiny', 'tiny-later'], { estimate: true, work: stopped, results: estimates }), 0);
+    const first = (readJson(path.join(stopped, 'tiny', 'history.json')) as { seconds: number }[])[0].seconds;
+    assert.deepEqual(lines.slice(0, 2), [
+      `tiny: 1 of 2 epochs trained; at the first epoch's ${formatDuration(first)}, about ${formatDuration(2 * first)} in all, ${formatDuration(first)} left`,
+      'tiny-later: not started',
+    ]);
+    assert.ok(fs.readFileSync(path.join(estimates, 'README.md'), 'utf8').includes(`pending: ${lines[0].slice('tiny: '.length)} |`));
+    assert.equal(await run(['tiny'], { exportOnly: true, work: stopped, results: estimates }), 0);
+    assert.match(lines[0], /^tiny: 1 of 2 epochs trained; .* \(not exported: it is not finished\)$/);
+    assert.equal(readCheckpoint(path.join(stopped, 'tiny', 'checkpoint.ckpt')).trainerState!.position.epoch, 1);
+    assert.equal(fs.existsSync(path.join(estimates, 'tiny')), false);
+  });
+
+  test('a work folder trained with other flags is refused, naming them', async () => {
+    const other = tiny('tiny', ARGV.map((word) => (word === '8' ? '10' : word)));
+    await assert.rejects(exportRun(other, path.join(work, 'tiny'), path.join(scratch, 'other'), { dataset }), /tiny: .*checkpoint\.ckpt was trained with other flags than the run's: -c 10 \(checkpoint: 8\)/);
+  });
+
+  test('a live lock refuses a second trainer; a dead one is taken over', () => {
+    const dir = path.join(scratch, 'locked');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, '.reproduce.lock'), `${process.ppid}\n`);
+    assert.throws(() => lockWork(dir), new RegExp(`is being trained by process ${process.ppid}`));
+    fs.writeFileSync(path.join(dir, '.reproduce.lock'), '999999999\n');
+    const release = lockWork(dir);
+    assert.equal(fs.readFileSync(path.join(dir, '.reproduce.lock'), 'utf8'), `${process.pid}\n`);
+    release();
+    assert.equal(fs.existsSync(path.join(dir, '.reproduce.lock')), false);
+  });
+
+  test('a folder that npm run train is training into is refused, naming the process', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
+    const dir = path.join(scratch, 'cli-trained');
+    // A stand-in with the command line of `npm run train -- ... --out DIR`, run from another folder.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', 'lib/cli/train.ts', '-m', 'gated', '--out', dir], { cwd: os.tmpdir(), stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => child.once('spawn', resolve));
+      assert.throws(() => lockWork(dir), new RegExp(`is being trained by process ${child.pid} \\(npm run train\\)`));
+      assert.equal(fs.existsSync(dir), false, 'nothing created');
+    } finally {
+      child.kill();
+    }
+  });
+});
