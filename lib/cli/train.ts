@@ -1,7 +1,8 @@
 /**
  * `npm run train -- ...`: trains a model from the command line with the original project's flags
- * (`train-cnn.py` / `train-cond.py`), writing a run folder with checkpoints, history.json and a sample
- * grid per evaluation. Node-only (files, progress bar).
+ * (`train-cnn.py` / `train-cond.py`), writing a run folder with checkpoints, history.json, a sample grid per
+ * evaluation and the run record (run.json: lib/runs; `npm run runs` lists and compares them). Ctrl-C records the
+ * run as interrupted before the process ends. Node-only (files, progress bar).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,6 +20,10 @@ import { EpochRecord, NonFiniteLossError } from '../train/trainer';
 import { DEFAULT_DIVERGENCE_OPTIONS, DivergenceError, DivergenceWarning } from '../train/divergence';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
+import { eventLoopTurns, onInterrupt } from '../runs/interrupt';
+import { runsSpace } from '../runs/location';
+import { RunRecorder } from '../runs/recorder';
+import { thumbnailPng } from '../runs/thumbnail';
 import { fieldsOf, MODEL_FLAGS, modelInput, refuseForeignFlags } from './model-flags';
 import { commandLine, flag, TrainOptions } from './options';
 import { describeChanges, recordedTask, RESUMABLE_OPTIONS, resumeConflicts, ResumeOverrides, resumeOverrides, ResumeRecord } from './resume';
@@ -54,10 +59,18 @@ function makeOutFolder(out: string): void {
   }
 }
 
-/** Samples the 12x12 grid (top: from scratch; bottom: completing test images) and writes it as a PNG. */
-async function writeGrid(run: Run, file: string, seed: number): Promise<void> {
+/** Samples the 12x12 grid (top: from scratch; bottom: completing test images), writes it as a PNG; returns its thumbnail. */
+async function writeGrid(run: Run, file: string, seed: number): Promise<Uint8Array> {
   const grid = await datasetGrid(run.model, run.dataset, { seed });
   writeFileAtomic(file, gridPng(grid, grid.layout));
+  return thumbnailPng(grid, grid.layout);
+}
+
+/** The default run folder, in the runs space (PIXEL_RUNS_DIR, runs/smoke/ under PIXEL_SMOKE=1); relative when below the working folder. */
+function defaultOut(task: string, kind: string): string {
+  const folder = path.join(runsSpace(), `${task}-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const relative = path.relative(process.cwd(), folder);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? folder : relative;
 }
 
 /**
@@ -130,7 +143,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
       testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed,
     });
   const config = run.trainer.config;
-  const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${task}-${run.model.config.kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : defaultOut(task, run.model.config.kind));
   makeOutFolder(out);
   log(`model: ${run.model.config.kind}, ${parameterCount(run.model)} parameters; run folder: ${out}`);
   logTrainingOptions(run, log);
@@ -142,6 +155,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   const workers = await startGradientWorkers(run, workerCount);
   log(workers ? `training on this thread + ${workers.count} helper worker thread${workers.count === 1 ? '' : 's'} (--workers ${workers.count})` : 'training on one thread');
   const meta = { task, workers: workers?.count ?? 0, ...(dataDirectory !== undefined ? { dataDirectory: path.resolve(dataDirectory) } : {}) };
+  const recorder = RunRecorder.open(run, { folder: out, source: 'cli', task, backend, workers: meta.workers, resuming: checkpointFile });
 
   let resumed: ResumeRecord | undefined;
   if (checkpointFile) {
@@ -160,6 +174,14 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   let barEpoch = -1;
   // The divergence warning in force at the latest step: an epoch that ends worse than uniform keeps the last checkpoint.
   let diverging: DivergenceWarning | undefined;
+  const turn = eventLoopTurns();
+  const stopWatching = onInterrupt(() => {
+    bar.stop();
+    const { step, position } = run.trainer.state;
+    const where = `step ${step} (epoch ${position.epoch}, batch ${position.batchIndex})`;
+    recorder.interrupt(run, `interrupted at ${where}`);
+    log(`interrupted at ${where}; ${lastCheckpoint ? `continue from the last checkpoint: npm run train -- --resume ${shellWord(lastCheckpoint)}` : 'no checkpoint was written yet'}`);
+  });
   try {
     await run.trainer.run({
       onWarning: (warning) => {
@@ -173,6 +195,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
           barEpoch = info.epoch;
         }
         bar.update(info.batch + 1, { bits: info.bitsPerDim.toFixed(3) });
+        return turn(); // lets Ctrl-C in
       },
       onEpoch: async (record: EpochRecord, history) => {
         bar.stop();
@@ -193,6 +216,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
           saveCheckpoint(file, await checkpointRun(run, meta));
           lastCheckpoint = file;
           writeFileAtomic(path.join(out, 'history.json'), JSON.stringify(history.epochs, null, 1));
+          recorder.update(run, { checkpoint: file }); // now: an interrupt while sampling must name this checkpoint
         }
         const line: Record<string, number | null> = { epoch: record.epoch, train_bits_per_dim: record.trainBitsPerDim, test_bits_per_dim: record.testBitsPerDim ?? null, seconds: record.seconds };
         // Objectives with parts (a PixelVAE: reconstruction and kl, adding up to the bits/dim) get a key per part.
@@ -210,13 +234,16 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
           log(`z: on the first ${usage.images} test images, their own z saves ${usage.bitsPerImage.toFixed(1)} bits per image over another image's z` +
             `${Math.abs(usage.bitsPerImage) < 1 ? ' (the PixelCNN ignores z: posterior collapse)' : ''}`);
         }
+        let thumbnail: Uint8Array | undefined;
         if (record.testBitsPerDim !== undefined && options.samples) {
           const grid = path.join(out, `samples-epoch-${record.epoch}.png`);
-          await writeGrid(run, grid, config.seed);
+          thumbnail = await writeGrid(run, grid, config.seed);
           log(`samples: ${grid}`);
         }
+        recorder.update(run, { thumbnail });
       },
     });
+    recorder.finish(run);
   } catch (error) {
     bar.stop();
     // Both say the weights are unusable and to lower the learning rate; only here is it known which checkpoint to go
@@ -234,8 +261,11 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
         error.message += `; no checkpoint was written yet (one is written after each epoch), so start again, e.g. with -l ${lower}`;
       }
     }
+    recorder.fail(run, error);
     disposeRun(run);
     throw error;
+  } finally {
+    stopWatching();
   }
   return run;
 }

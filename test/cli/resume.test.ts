@@ -15,6 +15,7 @@ import { initBackend } from '../../lib/backend';
 import { loadDataset } from '../../lib/data';
 import type { Dataset } from '../../lib/data/dataset';
 import { disposeRun, resumeRun } from '../../lib/train/run';
+import { readRecord, RECORD_FILE } from '../../lib/runs/record';
 
 const root = path.resolve(__dirname, '..', '..');
 const TINY = ['-m', 'gated', '-x', '2', '-k', '3', '-c', '8', '-b', '16', '--limit', '64', '--test-limit', '32', '--no-samples', '--workers', '0'];
@@ -29,8 +30,9 @@ function jsonLines(stdout: string): Record<string, number>[] {
 }
 
 /** Every file of a folder with its bytes, to show a command changed nothing. */
+/** The folder's files and contents; the run record (run.json) is left out, as it records every run's end. */
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(fs.readdirSync(dir).sort().map((name) => [name, fs.readFileSync(path.join(dir, name)).toString('base64')]));
+  return Object.fromEntries(fs.readdirSync(dir).filter((name) => name !== RECORD_FILE).sort().map((name) => [name, fs.readFileSync(path.join(dir, name)).toString('base64')]));
 }
 
 function history(dir: string) {
@@ -244,6 +246,9 @@ describe('npm run train -- --resume', () => {
     // Epochs that ended worse than uniform wrote neither checkpoint nor history: the epoch-1 files are untouched.
     assert.match(result.stderr, /checkpoint not written after epoch 1: the loss has been worse than uniform in this epoch \([\d.e+]+ bits\/dim\); .*checkpoint\.ckpt is kept\n[\s\S]*checkpoint not written after epoch \d+: the loss has been worse than uniform since step \d+; /);
     assert.ok(JSON.stringify(snapshot(dir)) === JSON.stringify(files), 'the run folder changed');
+    const record = readRecord(dir);
+    assert.equal(record.status, 'failed');
+    assert.match(record.message ?? '', /training diverged/);
     assert.ok(jsonLines(result.stdout).length > 1, 'some epochs completed before the stop');
   });
 });

@@ -13,6 +13,7 @@ import { loadDataset } from '../../lib/data';
 import { latentUsage } from '../../lib/diagnostics/latent-usage';
 import type { PixelVAE } from '../../lib/models/vae';
 import { disposeRun, resumeRun } from '../../lib/train/run';
+import { readRecord } from '../../lib/runs/record';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -41,6 +42,21 @@ describe('npm run train', () => {
     const png = PNG.sync.read(fs.readFileSync(path.join(out, 'samples-epoch-0.png')));
     const geometry = gridGeometry({ height: 28, width: 28 }, { rows: 12, cols: 12, sectionBreaks: [5], rowLabels: [...Array(6).fill('sample'), ...Array(6).fill('complete')] });
     assert.deepEqual([png.width, png.height], [geometry.width, geometry.height]);
+    // The run folder is a record folder (lib/runs): run.json beside the checkpoint, with the grid's thumbnail.
+    const record = readRecord(out);
+    assert.equal(record.status, 'finished');
+    assert.equal(record.source, 'cli');
+    assert.equal(record.task, 'mnist');
+    assert.deepEqual([record.model.kind, record.train.limit, record.train.batchSize], ['gated', 32, 16]);
+    assert.deepEqual(record.steps.imagesSeen, [16, 32]);
+    assert.equal(record.imagesSeen, 32);
+    assert.equal(record.testBitsPerDim, lines[0].test_bits_per_dim);
+    assert.equal(record.checkpoint, 'checkpoint.ckpt');
+    assert.match(record.backend.description, /^(native|wasm) /);
+    const thumb = PNG.sync.read(fs.readFileSync(path.join(out, record.thumbnail ?? 'no thumbnail')));
+    // The grid at one pixel per image pixel, without labels, halved to fit 192 pixels.
+    const small = gridGeometry({ height: 28, width: 28 }, { rows: 12, cols: 12, sectionBreaks: [5], scale: 1, sectionSeparator: 2 });
+    assert.deepEqual([thumb.width, thumb.height], [Math.ceil(small.width / 2), Math.ceil(small.height / 2)]);
 
     const resumed = train(['--resume', out, '-e', '2', '--json']);
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -48,6 +64,9 @@ describe('npm run train', () => {
     assert.deepEqual(more.map((l) => l.epoch), [1], 'resuming continues with the next epoch');
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8')).length, 2);
     assert.ok(fs.existsSync(path.join(out, 'samples-epoch-1.png')));
+    const continued = readRecord(out);
+    assert.deepEqual([continued.id, continued.status, continued.imagesSeen, continued.epochs.length], [record.id, 'finished', 64, 2]);
+    assert.equal(continued.testBitsPerDim, more[0].test_bits_per_dim);
   });
 
   test('a PixelVAE with KL warm-up, free bits and a narrow initial posterior: the options reach the model, the trainer, the checkpoint and the log; z usage is reported', async () => {
@@ -69,6 +88,11 @@ describe('npm run train', () => {
     assert.equal(model.freeBits, 0.25);
     assert.equal(model.posteriorLogVarInit, -4);
     assert.ok(!('klWarmupSteps' in checkpoint.trainConfig!) && !('freeBits' in checkpoint.trainConfig!), JSON.stringify(checkpoint.trainConfig));
+    // The record keeps the parts the history has, whatever the model.
+    const record = readRecord(out);
+    assert.deepEqual(record.testParts, { reconstruction: line.test_reconstruction_bits_per_dim, kl: line.test_kl_bits_per_dim });
+    assert.deepEqual(Object.keys(record.steps.parts ?? {}).sort(), ['kl', 'reconstruction']);
+    assert.equal(record.thumbnail, undefined, '--no-samples: no grid, no thumbnail');
     // The z-usage figure, recomputed here from the saved weights on the same 8 test images.
     await initBackend('wasm');
     const run = await resumeRun(checkpoint, await loadDataset('mnist'));
