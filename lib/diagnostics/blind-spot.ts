@@ -7,6 +7,7 @@
  * Browser-safe: no Node-only imports.
  */
 import { buildModel, DataShape, modelConfig, ModelKind } from '../models';
+import { eventLoopTurns, StoppedError } from '../train/stop';
 import { FIELD_CLASSES, FieldClass, receptiveField, ReceptiveField } from './receptive-field';
 
 export interface FieldStudyOptions {
@@ -33,6 +34,17 @@ export interface FieldStudyOptions {
   inputs?: number;
   /** Called after each field (for progress in notebooks). */
   onField?: (done: number, total: number) => void;
+  /** Checked before each field (after an event-loop turn, so a SIGINT listener can abort it): throws a StoppedError. */
+  signal?: AbortSignal;
+}
+
+/** Before each field: a turn of the event loop now and then, and a StoppedError once `signal` is aborted. */
+function stopCheck(signal: AbortSignal | undefined): () => Promise<void> {
+  const turn = eventLoopTurns();
+  return async () => {
+    await turn();
+    if (signal?.aborted) throw new StoppedError('receptive fields');
+  };
 }
 
 export interface FieldStudy {
@@ -64,10 +76,12 @@ export async function fieldsByDepth(options: FieldStudyOptions = {}): Promise<Fi
   const size = options.size ?? 2 * Math.max(...depths) * p + 3;
   const centre = Math.floor(size / 2);
   const fields: ReceptiveField[][] = [];
+  const check = stopCheck(options.signal);
   let done = 0;
   for (const kind of kinds) {
     const row: ReceptiveField[] = [];
     for (const layers of depths) {
+      await check();
       const model = buildModel(modelConfig(
         { kind, layers, kernelSize, channels: options.channels ?? 8, seed: options.seed ?? 1 }, studyShape(size, 1),
       ));
@@ -94,6 +108,8 @@ export interface ColourStudyOptions {
   /** Image side (default 7). */
   size?: number;
   seed?: number;
+  /** As FieldStudyOptions.signal. */
+  signal?: AbortSignal;
 }
 
 export interface ColourStudy {
@@ -116,7 +132,11 @@ export async function colourFields(options: ColourStudyOptions = {}): Promise<Co
   ));
   try {
     const fields: ReceptiveField[] = [];
-    for (let colour = 0; colour < 3; colour++) fields.push(await receptiveField(model, centre, centre, colour, { inputs: 16 }));
+    const check = stopCheck(options.signal);
+    for (let colour = 0; colour < 3; colour++) {
+      await check();
+      fields.push(await receptiveField(model, centre, centre, colour, { inputs: 16 }));
+    }
     return { kind, size, row: centre, col: centre, fields };
   } finally {
     model.params.dispose();

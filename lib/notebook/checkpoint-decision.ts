@@ -61,5 +61,9 @@ export function decideCheckpointUse(reuseCheckpoint: boolean, name: string, foun
       note: `Loaded ${name} (same configuration, ${checkpoint.trainerState?.step ?? 0} steps${savedAt}): not training. Set reuseCheckpoint: false to train again.`,
     };
   }
-  return { start: 'resumed', checkpoint, note: `Resuming ${name} (same configuration, stopped after epoch ${done} of ${identity.train.epochs}${savedAt}).` };
+  // An interrupted run stopped mid-epoch (lib/notebook/train.ts): its data position and running sums resume exactly.
+  const batch = checkpoint.trainerState?.position.batchIndex ?? 0;
+  const stopped = batch > 0 ? `stopped at step ${checkpoint.trainerState?.step}, batch ${batch} of epoch ${done + 1} of ${identity.train.epochs}`
+    : `stopped after epoch ${done} of ${identity.train.epochs}`;
+  return { start: 'resumed', checkpoint, note: `Resuming ${name} (same configuration, ${stopped}${savedAt}).` };
 }

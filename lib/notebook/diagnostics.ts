@@ -21,6 +21,7 @@ import { imageSize } from '../data/dataset';
 import type { History } from '../train/trainer';
 import type { NotebookConfig } from './config';
 import { formatDuration, noteHtml } from './html';
+import { interruptible, Interrupts, isInterruption } from './interrupt';
 import { defaultOutputs, Outputs } from './output';
 import { chartHtml, PlotlyFigure, PlotlyTrace } from './plotly';
 import { PrepareOptions, prepare, Session } from './session';
@@ -41,16 +42,27 @@ export interface FieldStudyConfig {
   colourLayers?: number;
 }
 
-/** Receptive fields of the centre pixel for each kind and depth, with the blind area marked and counted. */
-export async function showBlindSpots(config: FieldStudyConfig = {}, outputs: Outputs = defaultOutputs()): Promise<FieldStudy> {
+/**
+ * Receptive fields of the centre pixel for each kind and depth, with the blind area marked and counted.
+ * Kernel -> Interrupt stops it between fields (it then rejects, saying so on its progress line).
+ */
+export function showBlindSpots(config: FieldStudyConfig = {}, outputs: Outputs = defaultOutputs(), interrupts?: Interrupts): Promise<FieldStudy> {
+  return interruptible((signal) => showBlindSpotsUntilStopped(config, outputs, signal), interrupts);
+}
+
+async function showBlindSpotsUntilStopped(config: FieldStudyConfig, outputs: Outputs, signal: AbortSignal): Promise<FieldStudy> {
   await initBackend();
   const live = outputs.live();
   const started = performance.now();
   const kinds = config.kinds ?? DEFAULT_STUDY_KINDS;
   const depths = config.depths ?? DEFAULT_STUDY_DEPTHS;
+  let fieldsDone = 0;
   const study = await fieldsByDepth({
-    kinds, depths, kernelSize: config.kernelSize,
-    onField: (done, total) => live.text(`receptive fields: ${done} of ${total}`),
+    kinds, depths, kernelSize: config.kernelSize, signal,
+    onField: (done, total) => live.text(`receptive fields: ${(fieldsDone = done)} of ${total}`),
+  }).catch((error: unknown) => {
+    if (isInterruption(error, signal)) live.text(`receptive fields: interrupted after ${fieldsDone} of ${kinds.length * depths.length}`);
+    throw error;
   });
   live.text(`receptive fields: ${kinds.length * depths.length} models in ${formatDuration((performance.now() - started) / 1000)}`);
   outputs.display.html(fieldLegendHtml() + fieldStudyHtml(study, { scale: config.scale ?? 6 }));
@@ -61,12 +73,14 @@ export async function showBlindSpots(config: FieldStudyConfig = {}, outputs: Out
   return study;
 }
 
-/** The colour study: each of R, G, B at the centre pixel of a fresh RGB model, per input colour. */
-export async function showColourFields(config: FieldStudyConfig = {}, outputs: Outputs = defaultOutputs()): Promise<ColourStudy> {
-  await initBackend();
-  const study = await colourFields({ kind: config.colourKind ?? 'gated', layers: config.colourLayers ?? 2, kernelSize: config.kernelSize });
-  outputs.display.html(colourStudyHtml(study, { scale: config.colourScale ?? 24 }));
-  return study;
+/** The colour study: each of R, G, B at the centre pixel of a fresh RGB model, per input colour (an interrupt stops it between colours). */
+export function showColourFields(config: FieldStudyConfig = {}, outputs: Outputs = defaultOutputs(), interrupts?: Interrupts): Promise<ColourStudy> {
+  return interruptible(async (signal) => {
+    await initBackend();
+    const study = await colourFields({ kind: config.colourKind ?? 'gated', layers: config.colourLayers ?? 2, kernelSize: config.kernelSize, signal });
+    outputs.display.html(colourStudyHtml(study, { scale: config.colourScale ?? 24 }));
+    return study;
+  }, interrupts);
 }
 
 export interface LeakDemo {
@@ -160,8 +174,12 @@ export interface LikelihoodCheckConfig {
   images?: number;
 }
 
-/** One pass vs pixel by pixel on the first test images, for both models, as a table. */
-export async function showLikelihoodChecks(demo: LeakDemo, config: LikelihoodCheckConfig = {}, outputs: Outputs = demo.correct.outputs): Promise<Record<'correct' | 'leaking', LikelihoodCheck>> {
+/** One pass vs pixel by pixel on the first test images, for both models, as a table (an interrupt stops the sampling). */
+export function showLikelihoodChecks(demo: LeakDemo, config: LikelihoodCheckConfig = {}, outputs: Outputs = demo.correct.outputs): Promise<Record<'correct' | 'leaking', LikelihoodCheck>> {
+  return interruptible((signal) => checkLikelihoods(demo, config, outputs, signal), demo.correct.interrupts);
+}
+
+async function checkLikelihoods(demo: LeakDemo, config: LikelihoodCheckConfig, outputs: Outputs, signal: AbortSignal): Promise<Record<'correct' | 'leaking', LikelihoodCheck>> {
   const { dataset, smoke } = demo.correct;
   const count = Math.min(smoke ? 4 : config.images ?? 16, dataset.test.count);
   if (!Number.isInteger(count) || count < 1) throw new Error(`showLikelihoodChecks: images must be a positive integer, got ${config.images}`);
@@ -171,6 +189,7 @@ export async function showLikelihoodChecks(demo: LeakDemo, config: LikelihoodChe
     const live = outputs.live();
     let last = -Infinity;
     checks[key] = await likelihoodCheck(demo[key].run.model, images, {
+      signal,
       onProgress: (p) => {
         const now = performance.now();
         if (now - last < 1000 && p.fraction < 1) return;

@@ -20,7 +20,8 @@ import type * as LiveSampler from './live-sampler';
 import type * as Vae from './vae';
 
 export type { NotebookConfig } from './config';
-export type { Session, PrepareOptions, Results, SampleImages } from './session';
+export type { Session, PrepareOptions, Results, SampleImages, TrainingEnd } from './session';
+export type { Interrupts } from './interrupt';
 export type { Outputs, Output } from './output';
 export type { FieldStudyConfig, LeakDemo, LikelihoodCheckConfig } from './diagnostics';
 export type { LiveSamplerDisplayOptions } from './live-sampler';

@@ -108,8 +108,9 @@ export class LiveTraining {
       ` · ${(rate * batchSize).toFixed(1)} images/s · ${formatDuration(elapsed)} elapsed · ~${formatDuration(left)} left (+ evaluation)`;
   }
 
-  private renderChart(history: History): void {
-    this.chart.html(chartHtml(trainingFigure(history, { batchesPerEpoch: this.options.batchesPerEpoch, title: this.options.title })));
+  private renderChart(history: History, interruptedAt?: number): void {
+    const { batchesPerEpoch, title } = this.options;
+    this.chart.html(chartHtml(trainingFigure(history, { batchesPerEpoch, title, interruptedAt })));
     this.chartUpdates += 1;
     this.lastChart = this.now();
   }
@@ -147,6 +148,12 @@ export class LiveTraining {
   /** Final state: the chart of the whole history and a closing line. */
   finish(history: History, text: string): void {
     this.renderChart(history);
+    this.showLine(text);
+  }
+
+  /** Stopped early (Kernel -> Interrupt) after step `step`: the chart so far, marked where it stopped, and a closing line. */
+  interrupted(history: History, step: number, text: string): void {
+    this.renderChart(history, step);
     this.showLine(text);
   }
 }

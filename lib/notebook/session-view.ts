@@ -11,6 +11,7 @@ import { describeModel, ModelConfig, parameterCount, PixelModel } from '../model
 import type { SampleProgress } from '../sample/index';
 import { SMOKE_SETTINGS } from './config';
 import { columnTable, escapeHtml, formatDuration, keyValueTable, noteHtml } from './html';
+import { isInterruption } from './interrupt';
 import { partsText } from './live';
 import type { Outputs } from './output';
 import type { Results, Session } from './session';
@@ -31,20 +32,42 @@ export function datasetProgress(outputs: Outputs): (progress: LoadProgress) => v
 }
 
 /** A live line for a sampling run: progress at most once a second, then `done(text)`. */
-export function samplingProgress(outputs: Outputs, what: string): { onProgress: (p: SampleProgress) => void; done(text: string): void } {
+export interface SamplingProgress {
+  onProgress(p: SampleProgress): void;
+  done(text: string): void;
+  /** Closes the line after an interrupt stopped the sampling. */
+  interrupted(): void;
+}
+
+export function samplingProgress(outputs: Outputs, what: string): SamplingProgress {
   const live = outputs.live();
   const started = performance.now();
   let last = -Infinity;
+  let fraction = 0;
   live.text(`${what}: starting`);
   return {
     onProgress: (p) => {
+      fraction = p.fraction;
       const now = performance.now();
       if (now - last < 1000) return;
       last = now;
       live.text(`${what}: ${(p.fraction * 100).toFixed(0)}% · ${formatDuration((now - started) / 1000)} elapsed`);
     },
     done: (text) => live.text(text),
+    interrupted: () => live.text(`${what}: interrupted at ${(fraction * 100).toFixed(0)}% after ` +
+      `${formatDuration((performance.now() - started) / 1000)}; run this cell again to sample`),
   };
+}
+
+/** Runs one sampling under its progress line; after an interrupt the line says so and the result is undefined. */
+export async function stoppableSampling<T>(progress: SamplingProgress, signal: AbortSignal, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isInterruption(error, signal)) throw error;
+    progress.interrupted();
+    return undefined;
+  }
 }
 
 /**

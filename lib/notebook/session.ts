@@ -3,10 +3,11 @@
  *
  *   loadChartLibrary()          inline plotly.js once (charts in the notebook and in exported reports)
  *   await prepare(config)       backend, dataset, model (or a reusable checkpoint), shown as a table
- *   await train(session)        live progress line + chart; a checkpoint after every epoch
+ *   await train(session)        live progress line + chart; a checkpoint after every epoch (./train.ts)
  *   await showSamples(session)  the 12 x 12 grid (top: samples, bottom: completions), class rows if conditional
  *   showResults(session)        the final test bits/dim in a small table
  *
+ * Kernel -> Interrupt stops training at its next step (./interrupt.ts); running the train cell again goes on from there.
  * Node only (files, backend). Notebooks import it through ./index.ts.
  */
 import * as fs from 'fs';
@@ -16,22 +17,24 @@ import { Dataset } from '../data/dataset';
 import { loadDataset, projectRoot } from '../data/index';
 import { gridPng } from '../render/grid';
 import { datasetGrid, sample } from '../sample/index';
-import { Checkpoint } from '../train/checkpoint';
-import { readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
+import { readCheckpoint } from '../train/checkpoint-file';
 import { trainConfig } from '../train/config';
-import { checkpointRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
+import { modelConfigFor, resumeRun, Run, startRun } from '../train/run';
 import { defaultWorkerCount, GradientWorkers, startGradientWorkers } from '../train/workers';
 import type { History } from '../train/trainer';
 import { effectiveConfig, NotebookConfig, RunIdentity, validateNotebookConfig } from './config';
 import { decideCheckpointUse, FoundCheckpoint } from './checkpoint-decision';
-import { formatDuration, noteHtml } from './html';
+import { formatDuration } from './html';
+import { interruptible, Interrupts, kernelInterrupts } from './interrupt';
 import { defaultOutputs, Outputs } from './output';
-import { chartHtml, plotlyBundleHtml } from './plotly';
-import { LiveTraining } from './live';
+import { plotlyBundleHtml } from './plotly';
 import {
-  classGridCaptionHtml, datasetProgress, gridCaptionHtml, resultsHtml, samplingProgress, summaryHtml,
+  classGridCaptionHtml, datasetProgress, gridCaptionHtml, resultsHtml, samplingProgress, stoppableSampling, summaryHtml,
 } from './session-view';
-import { trainingFigure } from './training-chart';
+import type { TrainingEnd } from './train';
+
+export { train } from './train';
+export type { TrainingEnd } from './train';
 
 export interface SampleImages {
   /** The PNG shown for the 12 x 12 grid. */
@@ -57,6 +60,18 @@ export interface Session {
   startNote: string;
   outputs: Outputs;
   samples?: SampleImages;
+  /** What stops this session's calls at their next step (Kernel -> Interrupt inside a tslab kernel). */
+  interrupts: Interrupts;
+  /**
+   * 'training' while a train() call trains, then how it ended: 'finished', 'interrupted' (Kernel -> Interrupt; the
+   * checkpoint holds where it stopped) or 'failed'. Undefined before a call trained (a reused run's included).
+   */
+  status?: 'training' | 'finished' | 'interrupted' | 'failed';
+  /**
+   * Called when a train() call that trained ends (finished, interrupted after its checkpoint was saved, or failed
+   * before its error is thrown on): the hook a run record closes with.
+   */
+  onTrainingEnd?: (end: TrainingEnd) => void | Promise<void>;
 }
 
 export interface PrepareOptions {
@@ -73,6 +88,8 @@ export interface PrepareOptions {
    * on the single-threaded backends (wasm, cpu), none otherwise; PIXEL_WORKERS in `env` overrides it.
    */
   workers?: number;
+  /** What interrupts the session's calls (default: SIGINT inside a tslab kernel, nothing elsewhere; tests inject). */
+  interrupts?: Interrupts;
 }
 
 /** Helper workers by config name: re-preparing a config stops its old ones (each holds a wasm heap), not others'. */
@@ -88,8 +105,16 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Loads what a notebook needs and shows what it is about to do. */
-export async function prepare(notebookConfig: NotebookConfig, options: PrepareOptions = {}): Promise<Session> {
+/**
+ * Loads what a notebook needs and shows what it is about to do; first waits for an interrupted call that is
+ * still stopping (it may be training the run this replaces).
+ */
+export function prepare(notebookConfig: NotebookConfig, options: PrepareOptions = {}): Promise<Session> {
+  const interrupts = options.interrupts ?? kernelInterrupts();
+  return interruptible(() => prepareNow(notebookConfig, options, interrupts), interrupts);
+}
+
+async function prepareNow(notebookConfig: NotebookConfig, options: PrepareOptions, interrupts: Interrupts): Promise<Session> {
   validateNotebookConfig(notebookConfig);
   const outputs = options.outputs ?? defaultOutputs();
   const { config, smoke } = effectiveConfig(notebookConfig, options.env ?? process.env);
@@ -117,61 +142,21 @@ export async function prepare(notebookConfig: NotebookConfig, options: PrepareOp
   const workers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name, options.env ?? process.env));
   if (workers) workersByConfig.set(config.name, workers);
 
-  const session: Session = { config, smoke, backend, dataset, run, identity, checkpointFile, start, startNote, outputs };
+  const session: Session = { config, smoke, backend, dataset, run, identity, checkpointFile, start, startNote, outputs, interrupts };
   outputs.display.html(summaryHtml(session));
   return session;
-}
-
-function saveRunCheckpoint(session: Session, checkpointPromise: Promise<Checkpoint>): Promise<void> {
-  return checkpointPromise.then((checkpoint) => {
-    fs.mkdirSync(path.dirname(session.checkpointFile), { recursive: true });
-    saveCheckpoint(session.checkpointFile, checkpoint);
-  });
 }
 
 function trainingSeconds(history: History): number {
   return history.epochs.reduce((sum, e) => sum + e.seconds, 0);
 }
 
-/** Trains with a live progress line and chart (or shows the loaded run's chart); saves a checkpoint per epoch. */
-export async function train(session: Session): Promise<void> {
-  const { run, config, outputs } = session;
-  const trainer = run.trainer;
-  const title = `${config.name}: bits per dimension (lower is better)`;
-  const finished = trainer.state.position.epoch >= trainer.config.epochs;
-  if (session.start === 'reused' || finished) {
-    const history = trainer.state.history;
-    outputs.display.html(noteHtml(session.start === 'reused' ? session.startNote
-      : `Already trained (${trainer.state.position.epoch} of ${trainer.config.epochs} epochs): showing the finished run. ` +
-        'Run the prepare cell again to start over.'));
-    outputs.display.html(chartHtml(trainingFigure(history, { batchesPerEpoch: trainer.batchesPerEpoch(), title })));
-    return;
-  }
-  const live = new LiveTraining(outputs, {
-    epochs: trainer.config.epochs,
-    batchesPerEpoch: trainer.batchesPerEpoch(),
-    batchSize: trainer.config.batchSize,
-    chartEverySeconds: config.chartEverySeconds,
-    title,
-  });
-  const meta = { notebook: config.name, notebookIdentity: session.identity, smoke: session.smoke };
-  const started = performance.now();
-  await trainer.run({
-    onBatch: (info) => live.onBatch(info, trainer.state.history),
-    onEpoch: async (record, history) => {
-      live.onEpoch(record, history);
-      await saveRunCheckpoint(session, checkpointRun(run, { ...meta, savedAt: new Date().toISOString() }));
-    },
-  });
-  const history = trainer.state.history;
-  const seconds = (performance.now() - started) / 1000;
-  const last = history.epochs.at(-1);
-  live.finish(history, `done: ${history.steps.length} steps in ${formatDuration(seconds)}` +
-    `${last?.testBitsPerDim !== undefined ? `, test ${last.testBitsPerDim.toFixed(4)} bits/dim` : ''}; checkpoint saved to ${config.checkpoint}`);
+/** The sample grid (top half from scratch, bottom half completing test images); class rows for class-conditional models. */
+export function showSamples(session: Session): Promise<void> {
+  return interruptible((signal) => sampleAndShow(session, signal), session.interrupts);
 }
 
-/** The sample grid (top half from scratch, bottom half completing test images); class rows for class-conditional models. */
-export async function showSamples(session: Session): Promise<void> {
+async function sampleAndShow(session: Session, signal: AbortSignal): Promise<void> {
   const { run, dataset, config, outputs } = session;
   const model = run.model;
   const { rows, cols, seed } = config.grid;
@@ -180,7 +165,8 @@ export async function showSamples(session: Session): Promise<void> {
   const progress = samplingProgress(outputs, `sampling the ${rows} x ${cols} grid (${rows * cols} images)`);
   // Completions of the first `cols` test images: with their classes for class-conditional models, with prior
   // z (samples) and encodeTop z (completions) for a PixelVAE.
-  const grid = await datasetGrid(model, dataset, { rows, cols, seed, onProgress: progress.onProgress });
+  const grid = await stoppableSampling(progress, signal, () => datasetGrid(model, dataset, { rows, cols, seed, onProgress: progress.onProgress, signal }));
+  if (!grid) return;
   const gridSeconds = (performance.now() - started) / 1000;
   progress.done(`sampled the ${rows} x ${cols} grid in ${formatDuration(gridSeconds)}`);
   const gridImage = gridPng(grid, { ...grid.layout, scale: 2 });
@@ -195,7 +181,9 @@ export async function showSamples(session: Session): Promise<void> {
     for (let c = 0; c < classes; c++) for (let k = 0; k < perClass; k++) labels.push(c);
     const classProgress = samplingProgress(outputs, `sampling ${perClass} images per class (${labels.length} images)`);
     const t0 = performance.now();
-    const result = await sample(model, { count: labels.length, seed: seed + 1, condition: { labels }, onProgress: classProgress.onProgress });
+    const result = await stoppableSampling(classProgress, signal,
+      () => sample(model, { count: labels.length, seed: seed + 1, condition: { labels }, onProgress: classProgress.onProgress, signal }));
+    if (!result) return;
     classProgress.done(`sampled ${labels.length} class-conditional images in ${formatDuration((performance.now() - t0) / 1000)}`);
     const names = Array.from({ length: classes }, (_, c) => dataset.classNames[c] ?? `class ${c}`);
     const classImage = gridPng(

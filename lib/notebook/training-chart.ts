@@ -94,6 +94,8 @@ export interface TrainingChartOptions {
   batchesPerEpoch: number;
   /** Most raw train points drawn (default 1500). */
   maxPoints?: number;
+  /** The step an interrupt stopped the run after: marked by a dashed line, and named in the title. */
+  interruptedAt?: number;
 }
 
 /** The traces of each part: smoothed train (per step) and test (per evaluated epoch), on the upper or lower y axis. */
@@ -120,6 +122,14 @@ function partTraces(history: History, options: TrainingChartOptions, halfWidth: 
     });
   });
   return { traces, lower };
+}
+
+/** A dashed vertical line at `step` across the plot, labelled, and the title saying where the run stopped. */
+function markInterrupted(figure: PlotlyFigure, step: number): void {
+  const title = figure.layout.title as { text: string };
+  title.text = `${title.text} · interrupted at step ${step}`;
+  figure.layout.shapes = [{ type: 'line', xref: 'x', yref: 'paper', x0: step, x1: step, y0: 0, y1: 1, line: { color: '#555555', width: 1.5, dash: 'dash' } }];
+  figure.layout.annotations = [{ xref: 'x', yref: 'paper', x: step, y: 1, text: 'interrupted', showarrow: false, xanchor: 'right', yanchor: 'bottom', font: { size: 11, color: '#555555' } }];
 }
 
 /** The figure for a training history (any length, including empty). */
@@ -160,6 +170,7 @@ export function trainingFigure(history: History, options: TrainingChartOptions):
       plot_bgcolor: '#ffffff',
     },
   };
+  if (options.interruptedAt !== undefined) markInterrupted(figure, options.interruptedAt);
   if (parts.lower) {
     // Two panels sharing the step axis: the total (and large parts) above, the small parts (KL) below, linear.
     figure.layout.yaxis = { title: { text: total }, type: 'log', tickformat: '.2f', domain: [0.36, 1] };

@@ -20,7 +20,8 @@ import { encoderMeans, interpolateLatents, sampleLatents } from '../sample/vae';
 import type { NotebookConfig } from './config';
 import { escapeHtml, formatDuration, keyValueTable } from './html';
 import type { Session } from './session';
-import { samplingProgress } from './session-view';
+import { interruptible } from './interrupt';
+import { samplingProgress, stoppableSampling } from './session-view';
 
 export type VaeDisplay = NonNullable<NotebookConfig['vae']>;
 
@@ -65,7 +66,11 @@ function caption(session: Session, html: string): void {
  * Reconstructions: row r starts with test image r, followed by `samplesPerImage` samples of the PixelCNN given
  * z = the encoder mean of that image (column c uses the same random stream in every row).
  */
-export async function showReconstructions(session: Session): Promise<void> {
+export function showReconstructions(session: Session): Promise<void> {
+  return interruptible((signal) => reconstructions(session, signal), session.interrupts);
+}
+
+async function reconstructions(session: Session, signal: AbortSignal): Promise<void> {
   const vae = requirePixelVAE(session.run.model, 'showReconstructions');
   const { reconstructions: count, samplesPerImage: per, seed } = displayOf(session);
   const originals = Array.from({ length: count }, (_, r) => testImage(session, r, 'showReconstructions'));
@@ -74,14 +79,10 @@ export async function showReconstructions(session: Session): Promise<void> {
   const started = performance.now();
   const z = encoderMeans(vae, images, count);
   const columns = streamSeeds(seed + RECONSTRUCTION_SEED, per);
-  let result: SampleResult;
-  try {
-    result = await sampleLatents(vae, z, {
-      samplesPerLatent: per, sampleSeeds: Array.from({ length: count * per }, (_, k) => columns[k % per]), onProgress: progress.onProgress,
-    });
-  } finally {
-    z.dispose();
-  }
+  const result = await stoppableSampling(progress, signal, () => sampleLatents(vae, z, {
+    samplesPerLatent: per, sampleSeeds: Array.from({ length: count * per }, (_, k) => columns[k % per]), onProgress: progress.onProgress, signal,
+  })).finally(() => z.dispose());
+  if (!result) return;
   progress.done(`sampled ${count * per} reconstructions in ${formatDuration((performance.now() - started) / 1000)}`);
   const cells: Uint8Array[] = [];
   for (let r = 0; r < count; r++) {
@@ -105,21 +106,21 @@ export async function showReconstructions(session: Session): Promise<void> {
 }
 
 /** One row per z drawn from the prior (`latentRows` rows), `samplesPerImage` samples each; column c shares its random stream. */
-export async function showLatentRows(session: Session): Promise<void> {
+export function showLatentRows(session: Session): Promise<void> {
+  return interruptible((signal) => latentRows(session, signal), session.interrupts);
+}
+
+async function latentRows(session: Session, signal: AbortSignal): Promise<void> {
   const vae = requirePixelVAE(session.run.model, 'showLatentRows');
   const { latentRows: rows, samplesPerImage: per, seed } = displayOf(session);
   const progress = samplingProgress(session.outputs, `sampling ${rows} x ${per} images for ${rows} fixed z`);
   const started = performance.now();
   const z = vae.priorLatent(rows, seed + LATENT_ROWS_SEED);
   const columns = streamSeeds(seed + LATENT_ROWS_SEED, per);
-  let result: SampleResult;
-  try {
-    result = await sampleLatents(vae, z, {
-      samplesPerLatent: per, sampleSeeds: Array.from({ length: rows * per }, (_, k) => columns[k % per]), onProgress: progress.onProgress,
-    });
-  } finally {
-    z.dispose();
-  }
+  const result = await stoppableSampling(progress, signal, () => sampleLatents(vae, z, {
+    samplesPerLatent: per, sampleSeeds: Array.from({ length: rows * per }, (_, k) => columns[k % per]), onProgress: progress.onProgress, signal,
+  })).finally(() => z.dispose());
+  if (!result) return;
   progress.done(`sampled ${rows * per} images in ${formatDuration((performance.now() - started) / 1000)}`);
   caption(session, `<b>Fixed z (seed ${seed + LATENT_ROWS_SEED}).</b> Row r: one z drawn from the prior N(0, I), ${per} samples of the ` +
     'PixelCNN given it. Column c uses the same random numbers in every row, so along a column only z changes. Rows that differ ' +
@@ -133,7 +134,11 @@ export async function showLatentRows(session: Session): Promise<void> {
  * Interpolation: test images a and b at the ends, between them one sample for each of `interpolationPoints` z on
  * the line from a's encoder mean to b's (both ends included), all with the same random stream.
  */
-export async function showInterpolation(session: Session): Promise<void> {
+export function showInterpolation(session: Session): Promise<void> {
+  return interruptible((signal) => interpolation(session, signal), session.interrupts);
+}
+
+async function interpolation(session: Session, signal: AbortSignal): Promise<void> {
   const vae = requirePixelVAE(session.run.model, 'showInterpolation');
   const { interpolationPoints: points, interpolate: [a, b], seed } = displayOf(session);
   const ends = [testImage(session, a, 'showInterpolation'), testImage(session, b, 'showInterpolation')];
@@ -146,12 +151,10 @@ export async function showInterpolation(session: Session): Promise<void> {
   });
   means.dispose();
   const [stream] = streamSeeds(seed + INTERPOLATION_SEED, 1);
-  let result: SampleResult;
-  try {
-    result = await sampleLatents(vae, path, { sampleSeeds: new Array<number>(points).fill(stream), onProgress: progress.onProgress });
-  } finally {
-    path.dispose();
-  }
+  const result = await stoppableSampling(progress, signal,
+    () => sampleLatents(vae, path, { sampleSeeds: new Array<number>(points).fill(stream), onProgress: progress.onProgress, signal }))
+    .finally(() => path.dispose());
+  if (!result) return;
   progress.done(`sampled ${points} interpolated images in ${formatDuration((performance.now() - started) / 1000)}`);
   caption(session, `<b>Interpolation.</b> Left: test image ${a}; right: test image ${b}. Between them: ${points} samples given z at ` +
     `${escapeHtml(Array.from({ length: points }, (_, k) => (k / (points - 1)).toFixed(2)).join(', '))} of the way from the encoder ` +

@@ -1,36 +1,26 @@
 /**
  * The training loop, which knows nothing of model internals: it feeds seeded, shuffled batches of an `Objective`
  * to its step executor (lib/train/step-executor.ts: chunks, helper threads, out-of-memory splitting, the Adam
- * step), measures train and test bits per dimension, guards against NaN/inf and against finite divergence
+ * step), measures train and test bits per dimension (./evaluate.ts), guards against NaN/inf and against finite divergence
  * (lib/train/divergence.ts), and exposes its whole state (step, data position, running sums, history) for exact
- * resumption.
+ * resumption. A run stops early at a step boundary when its AbortSignal fires (a notebook's Kernel -> Interrupt).
  */
 import * as tf from '@tensorflow/tfjs';
 import { batches, BatchPosition } from '../data/batches';
 import { Dataset, Split } from '../data/dataset';
-import { hashSeeds } from '../data/random';
 import { TrainConfig } from './config';
 import { DivergenceError, DivergenceOptions, DivergenceWarning, DivergenceWatcher } from './divergence';
+import { evaluateSplit, meanBits, SplitBits, trainNoiseSeed } from './evaluate';
 import { natsToBits } from './loss';
 import { LossValue, StepExecutor } from './step-executor';
 import { Objective } from './objective';
+import { eventLoopTurns, StoppedError } from './stop';
+
+export { StoppedError } from './stop';
+export { testNoiseSeed, trainNoiseSeed } from './evaluate';
 
 /** Named parts of the loss (e.g. a VAE's reconstruction and kl), in bits per dimension. */
 export type LossParts = Record<string, number>;
-
-/** Tags that keep the loss-noise seeds apart from other uses of the same run seed. */
-const TRAIN_NOISE = 0x6e6f6973;
-const TEST_NOISE = 0x74657374;
-
-/** Seed of the loss noise (a VAE's reparameterisation) for training step `step` of a run with data seed `seed`. */
-export function trainNoiseSeed(seed: number, step: number): number {
-  return hashSeeds(seed, TRAIN_NOISE, step);
-}
-
-/** Seed of the loss noise for evaluation batch `batch`: fixed, so evaluations of any run are comparable. */
-export function testNoiseSeed(batch: number): number {
-  return hashSeeds(TEST_NOISE, batch);
-}
 
 export interface EpochRecord {
   epoch: number;
@@ -95,36 +85,22 @@ export interface TrainCallbacks {
   onWarning?(warning: DivergenceWarning): void | Promise<void>;
 }
 
+export interface RunOptions {
+  /**
+   * Once aborted, run() stops at the next step boundary (before the next step, or the epoch's evaluation) and
+   * resolves with the history so far: the state is that of the last completed step (mid-epoch: its data position
+   * and running sums), so a checkpoint of it resumes exactly. `Trainer.finished` tells a stop from the end.
+   * run() and evaluate() give the event loop a turn every TURN_EVERY_MS (./stop.ts), so a SIGINT listener that
+   * aborts the signal runs while they work.
+   */
+  signal?: AbortSignal;
+}
+
 export function initialTrainerState(): TrainerState {
   return { step: 0, position: { epoch: 0, batchIndex: 0 }, epochNats: 0, epochExamples: 0, epochSeconds: 0, history: { epochs: [], steps: [] } };
 }
 
 export class NonFiniteLossError extends Error {}
-
-function batchTensors(dataset: Dataset, images: Uint8Array, labels: Uint8Array, size: number): [tf.Tensor4D, tf.Tensor1D] {
-  return [
-    tf.tensor4d(images, [size, dataset.height, dataset.width, dataset.channels], 'float32'),
-    tf.tensor1d(labels, 'int32'),
-  ];
-}
-
-/** Reads scalar parts (nats/dim) asynchronously and disposes them. */
-async function readParts(parts: Record<string, tf.Scalar>): Promise<Record<string, number>> {
-  const values: Record<string, number> = {};
-  try {
-    for (const [name, part] of Object.entries(parts)) values[name] = (await part.data())[0];
-  } finally {
-    tf.dispose(Object.values(parts));
-  }
-  return values;
-}
-
-/** Sums of nats x examples -> mean bits per dimension. */
-function meanBits(sums: Record<string, number>, examples: number): LossParts {
-  const bits: LossParts = {};
-  for (const [name, value] of Object.entries(sums)) bits[name] = natsToBits(value / examples);
-  return bits;
-}
 
 export class Trainer {
   readonly optimizer: tf.AdamOptimizer;
@@ -143,6 +119,11 @@ export class Trainer {
     this.optimizer = tf.train.adam(config.learningRate);
     this.executor = new StepExecutor(objective, this.optimizer);
     this.state = state ?? initialTrainerState();
+  }
+
+  /** Whether every configured epoch is done (false after a run stopped by its signal). */
+  get finished(): boolean {
+    return this.state.position.epoch >= this.config.epochs;
   }
 
   batchesPerEpoch(): number {
@@ -176,46 +157,20 @@ export class Trainer {
     }
   }
 
-  /** Bits per dimension of a split (the first `limit` examples), and the mean parts for objectives that have them. */
-  async evaluate(split: Split, limit?: number): Promise<{ bitsPerDim: number; parts?: LossParts }> {
-    let totalNats = 0;
-    let examples = 0;
-    const partSums: Record<string, number> = {};
-    const objective = this.objective;
-    for (const batch of batches(split, { batchSize: this.config.batchSize, seed: 0, shuffle: false, limit })) {
-      const [x, y] = batchTensors(this.dataset, batch.images, batch.labels, batch.size);
-      const context = { seed: testNoiseSeed(batch.index) };
-      let nats: tf.Scalar;
-      let parts: Record<string, number> | undefined;
-      try {
-        if (objective.terms) {
-          const terms = tf.tidy(() => objective.terms!(x, y, context));
-          parts = await readParts(terms.parts);
-          // No step in the context, so no schedule: loss is the true value; prefer `value` should one come anyway.
-          if (terms.value) {
-            terms.loss.dispose();
-            nats = terms.value;
-          } else {
-            nats = terms.loss;
-          }
-        } else {
-          nats = tf.tidy(() => objective.loss(x, y, context));
-        }
-      } finally {
-        tf.dispose([x, y]);
-      }
-      totalNats += (await nats.data())[0] * batch.size;
-      nats.dispose();
-      for (const [name, value] of Object.entries(parts ?? {})) partSums[name] = (partSums[name] ?? 0) + value * batch.size;
-      examples += batch.size;
-    }
-    return { bitsPerDim: natsToBits(totalNats / examples), parts: objective.terms ? meanBits(partSums, examples) : undefined };
+  /**
+   * Bits per dimension of a split (the first `limit` examples), and the mean parts for objectives that have them.
+   * Throws a StoppedError between batches once `options.signal` is aborted.
+   */
+  async evaluate(split: Split, limit?: number, options: RunOptions = {}): Promise<SplitBits> {
+    return evaluateSplit(this.objective, this.dataset, split, { batchSize: this.config.batchSize, limit, signal: options.signal });
   }
 
-  /** Trains until `config.epochs` epochs are done, continuing from the current state. */
-  async run(callbacks: TrainCallbacks = {}): Promise<History> {
+  /** Trains until `config.epochs` epochs are done (or `options.signal` stops it), continuing from the current state. */
+  async run(callbacks: TrainCallbacks = {}, options: RunOptions = {}): Promise<History> {
     const { config } = this;
+    const { signal } = options;
     const perEpoch = this.batchesPerEpoch();
+    const turn = eventLoopTurns();
     // Replaying the history makes a resumed run's watch continue exactly where it stopped.
     const watcher = new DivergenceWatcher(this.divergence);
     for (const s of this.state.history.steps) watcher.observe(s.step, s.bitsPerDim);
@@ -224,6 +179,7 @@ export class Trainer {
       const { epoch, batchIndex } = this.state.position;
       let started = performance.now();
       for (const batch of batches(this.dataset.train, { batchSize: config.batchSize, seed: config.seed, limit: config.limit, epoch, startBatch: batchIndex })) {
+        if (signal?.aborted) return this.state.history;
         const { nats, parts } = await this.step(batch.images, batch.labels, batch.size);
         const state = this.state;
         state.step += 1;
@@ -250,13 +206,22 @@ export class Trainer {
           epoch, batch: batch.index, batchesPerEpoch: perEpoch, step: state.step, bitsPerDim,
           ...(record.parts ? { parts: record.parts } : {}), ...(divergence ? { divergence } : {}),
         });
+        await turn();
         started = performance.now();
       }
+      if (signal?.aborted) return this.state.history;
       const evaluateStart = performance.now();
       const record: EpochRecord = { epoch, trainBitsPerDim: natsToBits(this.state.epochNats / this.state.epochExamples), seconds: 0 };
       if (this.state.epochParts) record.trainParts = meanBits(this.state.epochParts, this.state.epochExamples);
       if ((epoch + 1) % config.evaluateEvery === 0 || epoch + 1 === config.epochs) {
-        const test = await this.evaluate(this.dataset.test, config.testLimit);
+        let test: SplitBits;
+        try {
+          test = await this.evaluate(this.dataset.test, config.testLimit, { signal });
+        } catch (error) {
+          // Stopped before the epoch closed: the state still ends the epoch's last step, so resuming evaluates it.
+          if (error instanceof StoppedError) return this.state.history;
+          throw error;
+        }
         record.testBitsPerDim = test.bitsPerDim;
         if (test.parts) record.testParts = test.parts;
       }

@@ -15,8 +15,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import {
-  cellCount, cellRunning, kernelShown, launchChromium, openNotebook, pageState, pollPage, pressShiftEnterOn, recordedProgress, recordProgress, root,
-  scratchCopy, skipReason, startNotebookServer, type PageState,
+  cellCount, kernelShown, launchChromium, openNotebook, pageState, pollPage, recordedProgress, recordProgress, root, runCell,
+  scratchCopy, skipReason, startNotebookServer,
 } from '../notebooks/notebook-page';
 
 const SHOTS = path.join(root, 'reports', 'e2e');
@@ -24,14 +24,6 @@ const CONFIG_CELL = 3;
 const PREPARE_CELL = 4;
 const TRAIN_CELL = 6;
 const SAMPLES_CELL = 8;
-
-/** Shift+Enter on cell `index`, then waits until it has finished; fails on anything written to stderr. */
-async function runCell(page: Page, index: number): Promise<PageState> {
-  await pressShiftEnterOn(page, index);
-  const state = await pollPage(page, async (s) => s.stderr !== '' || !(await cellRunning(page, index)), 180_000);
-  assert.equal(state.stderr, '', `cell ${index} wrote to stderr`);
-  return state;
-}
 
 async function screenshot(page: Page, cell: number, name: string): Promise<void> {
   await page.evaluate((i) => {

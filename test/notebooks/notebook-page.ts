@@ -4,6 +4,7 @@
  * Debian's /usr/bin/chromium: no browser is ever downloaded), run cells, read the page, and stop the server and
  * its kernels again, also when a test fails.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -93,7 +94,10 @@ export async function startNotebookServer(port: number, env: NodeJS.ProcessEnv =
     jupyter ??= child.pid === undefined ? undefined : childWith(child.pid, 'notebook');
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGINT');
-      await Promise.race([exited, sleep(20_000)]);
+      // (a timer that does not hold the test process open for 20 s once the wrapper has exited)
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 20_000); })]);
+      clearTimeout(timer);
     }
     if (jupyter !== undefined && alive(jupyter)) {
       for (const pid of [...descendants(jupyter), -jupyter]) {
@@ -227,6 +231,45 @@ export async function pressShiftEnterOn(page: Page, index: number): Promise<void
 export function cellRunning(page: Page, index: number): Promise<boolean> {
   return page.evaluate((i) => (window as unknown as JupyterWindow).Jupyter.notebook.get_cell_elements()[i].classList.contains('running') ||
     Boolean(document.querySelector('#kernel_indicator_icon.kernel_busy_icon')), index);
+}
+
+/** Shift+Enter on cell `index`, then waits until it has finished; fails on anything written to stderr. */
+export async function runCell(page: Page, index: number, timeoutMs = 180_000): Promise<PageState> {
+  await pressShiftEnterOn(page, index);
+  const state = await pollPage(page, async (s) => s.stderr !== '' || !(await cellRunning(page, index)), timeoutMs);
+  assert.equal(state.stderr, '', `cell ${index} wrote to stderr`);
+  return state;
+}
+
+/**
+ * Runs `code` in the page's kernel outside any cell (as the notebook's own tooltips and completions do) and
+ * returns what it printed once the kernel is idle again: tslab prints the value of a last expression.
+ */
+export function kernelPrint(page: Page, code: string, timeoutMs = 30_000): Promise<string> {
+  // Source text, not a function: tsx would wrap the named callbacks in a __name() helper the page does not have.
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const [source, ms] = ${JSON.stringify([code, timeoutMs])};
+    let printed = '';
+    const timer = setTimeout(() => reject(new Error('the kernel did not finish ' + source + ' in ' + ms + ' ms (printed: ' + printed + ')')), ms);
+    const iopub = {
+      output(msg) {
+        if (msg.msg_type === 'stream') printed += msg.content.text;
+        if (msg.msg_type === 'error') printed += msg.content.ename + ': ' + msg.content.evalue;
+      },
+      status(msg) {
+        if (msg.content.execution_state !== 'idle') return;
+        clearTimeout(timer);
+        resolve(printed);
+      },
+    };
+    Jupyter.notebook.kernel.execute(source, { iopub }, { silent: false, store_history: false });
+  })`) as Promise<string>;
+}
+
+/** *Kernel -> Interrupt* from the page's menu bar, as a user does (Jupyter then sends the kernel SIGINT). */
+export async function interruptFromMenu(page: Page): Promise<void> {
+  await page.click('#kernellink');
+  await page.click('#int_kernel > a');
 }
 
 /** The number of cells in the open notebook. */
