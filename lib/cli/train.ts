@@ -20,7 +20,7 @@ import { EpochRecord, NonFiniteLossError } from '../train/trainer';
 import { DEFAULT_DIVERGENCE_OPTIONS, DivergenceError, DivergenceWarning } from '../train/divergence';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
-import { eventLoopTurns, onInterrupt } from '../runs/interrupt';
+import { onInterrupt } from '../runs/interrupt';
 import { runsSpace } from '../runs/location';
 import { RunRecorder } from '../runs/recorder';
 import { thumbnailPng } from '../runs/thumbnail';
@@ -174,7 +174,6 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   let barEpoch = -1;
   // The divergence warning in force at the latest step: an epoch that ends worse than uniform keeps the last checkpoint.
   let diverging: DivergenceWarning | undefined;
-  const turn = eventLoopTurns();
   const stopWatching = onInterrupt(() => {
     bar.stop();
     const { step, position } = run.trainer.state;
@@ -195,7 +194,6 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
           barEpoch = info.epoch;
         }
         bar.update(info.batch + 1, { bits: info.bitsPerDim.toFixed(3) });
-        return turn(); // lets Ctrl-C in
       },
       onEpoch: async (record: EpochRecord, history) => {
         bar.stop();

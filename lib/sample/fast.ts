@@ -12,6 +12,7 @@
 import type { PixelModel } from '../models/model';
 import {
   drawSubpixel, preparePlan, progressReporter, result, SampleOptions, SamplePlan, SampleResult, skipSubpixels,
+  pause,
   throwIfAborted,
 } from './plan';
 
@@ -48,7 +49,7 @@ export async function runFast(plan: SamplePlan): Promise<void> {
       await engine.beginRow(i);
       if (i === i0) for (let j = 0; j < j0; j++) engine.storeInput(i, j);
       for (let j = i === i0 ? j0 : 0; j < width; j++) {
-        throwIfAborted(plan);
+        await pause(plan);
         engine.beginPixel(i, j);
         try {
           for (let c = 0; c < colours; c++) {

@@ -8,6 +8,7 @@ import { Mulberry32 } from '../data/random';
 import type { IncrementalBatch } from '../models/incremental';
 import type { PixelModel } from '../models/model';
 import { checkTemperature, drawCategorical, negativeLogLikelihood, sampleStream } from './categorical';
+import { eventLoopTurns } from '../train/stop';
 
 /**
  * Per-sample condition for conditional models (`model.conditionShape`). Give `labels` (class indices of a
@@ -101,6 +102,8 @@ export interface SamplePlan extends IncrementalBatch {
   temperature: number;
   onProgress: ((progress: SampleProgress) => void) | undefined;
   signal: AbortSignal | undefined;
+  /** Yields an event-loop turn every few milliseconds (see `pause`). */
+  turn: () => Promise<void> | undefined;
   /** Set by `teacherForce`: score the true values instead of drawing (undefined when sampling). */
   teacher: TeacherForcing | undefined;
 }
@@ -219,8 +222,17 @@ export async function preparePlan(model: PixelModel, options: SampleOptions = {}
 
   return {
     model, count, height, width, colours, imageSize, images, given: givenMask, drawnAt, total, streams, temperature,
-    vector, map, onProgress: options.onProgress, signal: options.signal, teacher: undefined,
+    vector, map, onProgress: options.onProgress, signal: options.signal, turn: eventLoopTurns(), teacher: undefined,
   };
+}
+
+/**
+ * Where sampling may stop: gives the event loop a turn now and then (an interrupt's listener, a page's repaint
+ * can only run then: the model's reads resolve without one), then throws if the plan's signal was aborted.
+ */
+export async function pause(plan: SamplePlan): Promise<void> {
+  await plan.turn();
+  throwIfAborted(plan);
 }
 
 export function throwIfAborted(plan: SamplePlan): void {

@@ -12,7 +12,7 @@ import { disposeCondition, PixelModel } from '../models/model';
 import { VALUES } from './categorical';
 import {
   drawSubpixel, preparePlan, progressReporter, result, SampleOptions, SamplePlan, SampleResult, skipSubpixels,
-  throwIfAborted,
+  pause,
 } from './plan';
 
 export async function sampleReference(model: PixelModel, options: SampleOptions = {}): Promise<SampleResult> {
@@ -41,7 +41,7 @@ export async function runReference(plan: SamplePlan): Promise<void> {
             skipSubpixels(plan, 1);
             continue;
           }
-          throwIfAborted(plan);
+          await pause(plan);
           for (let k = 0; k < pixels.length; k++) pixels[k] = plan.images[k];
           const logits = tf.tidy(() => {
             const all = model.logits(tf.tensor4d(pixels, [count, height, width, colours]), condition); // [N, H, W, C, 256]
