@@ -18,6 +18,7 @@ import type * as Config from './config';
 import type * as Diagnostics from './diagnostics';
 import type * as LiveSampler from './live-sampler';
 import type * as Vae from './vae';
+import type * as FullRun from './full-run';
 
 export type { NotebookConfig } from './config';
 export type { Session, PrepareOptions, Results, SampleImages, TrainingEnd } from './session';
@@ -47,6 +48,7 @@ const config = load<typeof Config>('./config');
 const diagnostics = load<typeof Diagnostics>('./diagnostics');
 const liveSampler = load<typeof LiveSampler>('./live-sampler');
 const vae = load<typeof Vae>('./vae');
+const fullRun = load<typeof FullRun>('./full-run');
 
 export const loadChartLibrary = session.loadChartLibrary;
 export const prepare = session.prepare;
@@ -56,6 +58,8 @@ export const showResults = session.showResults;
 // The trained model as a widget that samples and completes images in the reader's browser (lib/live).
 export const showLiveSampler = liveSampler.showLiveSampler;
 export const results = session.results;
+// What the same model reaches after the original's full run (results/NAME, npm run reproduce).
+export const showFullRun = fullRun.showFullRun;
 export const effectiveConfig = config.effectiveConfig;
 export const smokeRequested = config.smokeRequested;
 // Notebook 05-blind-spot (receptive fields, the leak demonstration, the pixel-by-pixel likelihood check).

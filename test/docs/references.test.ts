@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { commandLine } from '../../lib/cli/train';
+import { RUNS } from '../../lib/results/runs';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -44,9 +45,13 @@ function occurrences(docs: Doc[], pattern: RegExp): { where: string; match: RegE
 /** Folders whose contents are committed: a path into them must exist (runs/, reports/ and caches are outputs). */
 const SOURCE_FOLDERS = ['lib', 'test', 'scripts', 'bench', 'notebooks', 'docs', 'jupyter', 'results', 'native'];
 
+/** results/NAME/ (or a run's name) is where `npm run reproduce` exports a run: named before the run is exported. */
+const EXPORT_FOLDER = new RegExp(`^results/(NAME|${RUNS.map((run) => run.name).join('|')})(/|$)`);
+
 function pathExists(reference: string): boolean {
   const clean = reference.replace(/[.,:;)]+$/, '').replace(/\/\.\.\.$/, '');
   if (clean.includes('*') || clean.includes('{')) return true; // a glob or pattern, not a path
+  if (EXPORT_FOLDER.test(clean)) return true;
   const candidates = [clean, `${clean}.ts`, path.join(clean, 'index.ts')];
   return candidates.some((candidate) => fs.existsSync(path.join(root, candidate)));
 }
