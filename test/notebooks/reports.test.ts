@@ -89,7 +89,9 @@ for (const name of NOTEBOOKS) {
     assert.ok(images[0].width > 4 * 56 && images[0].height > 4 * 56, `grid ${images[0].width}x${images[0].height}`);
     if (name === '03-conditional') assert.ok(images[1].height > 10 * 56, 'ten class rows');
     const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
-    assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7'].map((n) => `In&nbsp;[${n}]`));
+    assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8'].map((n) => `In&nbsp;[${n}]`));
+    // The full-run section: the committed result, or (none exported yet) what its work folder has done.
+    assert.match(html, /The same model after the full run/);
     assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (model weights and test images) is embedded');
     assert.ok(html.length < 8e6, `report under 8 MB (${(html.length / 1e6).toFixed(2)} MB)`);
     assert.match(html, /final test bits\/dim/);
@@ -111,7 +113,7 @@ test('04-vae: the negative ELBO chart with reconstruction and KL (KL in its own 
   assert.equal((traces.get('KL (train, smoothed)') as { yaxis?: string } | undefined)?.yaxis, 'y2', 'the KL in the lower panel');
   assert.equal(pngs(html).length, 4, 'grid, reconstructions, fixed-z rows, interpolation');
   const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
-  assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'].map((n) => `In&nbsp;[${n}]`));
+  assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11'].map((n) => `In&nbsp;[${n}]`));
   assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (encoder, decoder and PixelCNN weights) is embedded');
   const payload = JSON.parse(/<script type="application\/json" class="pixel-live-data">([^<]*)<\/script>/.exec(html)?.[1] ?? '{}') as LivePayload;
   assert.equal(payload.modelConfig?.kind, 'vae-up');
