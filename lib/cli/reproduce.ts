@@ -15,6 +15,7 @@ import { parseRunArgv } from '../results/argv';
 import { exportRun } from '../results/export';
 import { GRID_FILE, HISTORY_FILE, readResult, WEIGHTS_FILE } from '../results/result';
 import { readRunList, ReproduceRun, RUNS, selectRuns } from '../results/runs';
+import { dropPartial, keepPartial, seedFromPartial } from '../results/partial';
 import { writeTable } from '../results/table';
 import { describeProgress, lockWork, missingData, readWork, sha256File, WorkState } from '../results/work';
 import { train } from './train';
@@ -30,6 +31,8 @@ export interface ReproduceOptions {
   estimate?: boolean;
   /** Train nothing: export the finished runs. */
   exportOnly?: boolean;
+  /** Train nothing: keep each unfinished run's checkpoint in results/NAME/partial/ (to commit, and continue elsewhere). */
+  keepPartial?: boolean;
   log?: (line: string) => void;
 }
 
@@ -72,6 +75,10 @@ async function trainRun(run: ReproduceRun, work: WorkState, log: (line: string) 
 async function reproduceRun(run: ReproduceRun, options: ReproduceOptions, everything: boolean, log: (line: string) => void): Promise<void> {
   const resultDir = path.join(options.results, run.name);
   let work = readWork(path.join(options.work, run.name));
+  if (options.keepPartial) {
+    log(`${run.name}: ${keepPartial(work, resultDir)}`);
+    return;
+  }
   const current = upToDate(run, resultDir, work, log);
   if (current) {
     log(`${run.name}: nothing to do: ${current}`);
@@ -88,6 +95,7 @@ async function reproduceRun(run: ReproduceRun, options: ReproduceOptions, everyt
       log(`${run.name}: skipped: ${missing}; npm run reproduce -- ${run.name} tries to download it and trains`);
       return;
     }
+    work = seedFromPartial(work, resultDir, (line) => log(`${run.name}: ${line}`));
     dataset = await trainRun(run, work, log);
     work = readWork(work.dir);
     if (!work.finished) throw new Error(`training stopped after ${work.epochsDone} of ${work.epochs} epochs (see the lines above); run it again to continue`);
@@ -96,6 +104,7 @@ async function reproduceRun(run: ReproduceRun, options: ReproduceOptions, everyt
     return;
   }
   const record = await exportRun(run, work.dir, resultDir, { dataset });
+  dropPartial(resultDir);
   log(`${run.name}: exported to ${resultDir}: test ${record.test.bitsPerDim.toFixed(4)} bits/dim`);
 }
 
@@ -126,6 +135,7 @@ export function reproduceCommandLine(): Command {
     .argument('[names...]', 'runs to reproduce (default: all whose data is on this machine)')
     .option('--estimate', 'train nothing: say how far each run is and how long the rest takes at its first epoch\'s pace', false)
     .option('--export-only', 'train nothing: export the finished runs', false)
+    .option('--keep-partial', 'train nothing: copy each unfinished run\'s checkpoint to results/NAME/partial/, to commit; a later run on any machine continues from it', false)
     .option('--results <dir>', 'where exports and the table go', path.join(root, 'results'))
     .option('--work <dir>', 'where runs train, one folder per run', path.join(root, 'runs', 'reproduce'))
     .option('--runs-file <file>', 'a JSON list of runs to use instead of lib/results/runs.ts (tests)')
@@ -142,9 +152,9 @@ export async function main(argv: string[]): Promise<number> {
     const code = (error as CommanderError).exitCode;
     return code === 0 ? 0 : 2;
   }
-  const flags = program.opts<{ estimate: boolean; exportOnly: boolean; results: string; work: string; runsFile?: string }>();
-  if (flags.estimate && flags.exportOnly) {
-    process.stderr.write('error: --estimate and --export-only cannot be combined (--estimate exports nothing)\n');
+  const flags = program.opts<{ estimate: boolean; exportOnly: boolean; keepPartial: boolean; results: string; work: string; runsFile?: string }>();
+  if ([flags.estimate, flags.exportOnly, flags.keepPartial].filter(Boolean).length > 1) {
+    process.stderr.write('error: --estimate, --export-only and --keep-partial cannot be combined (each trains nothing and does one thing)\n');
     return 2;
   }
   const runs = flags.runsFile !== undefined ? readRunList(flags.runsFile) : RUNS;

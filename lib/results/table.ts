@@ -9,7 +9,8 @@ import { writeFileAtomic } from '../io/atomic-file';
 import { RESULT_FILE, readResult, ResultRecord } from './result';
 import { ReproduceRun } from './runs';
 import { SUBSET_IMAGES } from './verify';
-import { describeProgress, formatDuration, missingData, readWork } from './work';
+import { progressOf } from './partial';
+import { describeProgress, formatDuration, missingData } from './work';
 
 export type RowStatus =
   | { state: 'done'; result: ResultRecord }
@@ -91,7 +92,7 @@ export function rowFor(run: ReproduceRun, resultsRoot: string, workRoot: string)
     const result = readResult(resultDir);
     if (result.argv.join(' ') === run.argv.join(' ')) return { run, status: { state: 'done', result } };
   }
-  const work = readWork(path.join(workRoot, run.name));
+  const work = progressOf(path.join(workRoot, run.name), resultDir);
   const known = work.checkpoint ? { parameters: work.parameters, epochsDone: work.epochsDone, epochs: work.epochs } : {};
   const reproduce = `\`npm run reproduce -- ${run.name}\``;
   const missing = missingData(run.task);

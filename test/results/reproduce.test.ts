@@ -52,7 +52,7 @@ describe('npm run reproduce', () => {
   let runsFile: string;
   let dataset: Dataset;
   const lines: string[] = [];
-  const run = (names: string[], extra: { estimate?: boolean; exportOnly?: boolean; work?: string; results?: string } = {}) => {
+  const run = (names: string[], extra: { estimate?: boolean; exportOnly?: boolean; keepPartial?: boolean; work?: string; results?: string } = {}) => {
     lines.length = 0;
     return reproduce({ names, runs: RUNS, results, work, log: (line) => lines.push(line), ...extra });
   };
@@ -146,6 +146,25 @@ describe('npm run reproduce', () => {
     assert.match(lines[0], /^tiny: 1 of 2 epochs trained; .* \(not exported: it is not finished\)$/);
     assert.equal(readCheckpoint(path.join(stopped, 'tiny', 'checkpoint.ckpt')).trainerState!.position.epoch, 1);
     assert.equal(fs.existsSync(path.join(estimates, 'tiny')), false);
+  });
+
+  test('--keep-partial carries an unfinished run in results/NAME/partial/; a machine without the work folder continues from it', async () => {
+    const stopped = path.join(scratch, 'stopped');
+    const carried = path.join(scratch, 'carried');
+    const elsewhere = path.join(scratch, 'elsewhere');
+    assert.equal(await run(['tiny', 'tiny-later'], { keepPartial: true, work: stopped, results: carried }), 0, lines.join('\n'));
+    assert.match(lines[0], /^tiny: kept 1 of 2 epochs in .*carried\/tiny\/partial$/);
+    assert.equal(lines[1], 'tiny-later: not started: nothing to keep');
+    assert.deepEqual(fs.readdirSync(path.join(carried, 'tiny', 'partial')).sort(), ['checkpoint.ckpt', 'history.json']);
+    // The table reads the partial run where there is no work folder (another machine).
+    assert.equal(await run(['tiny'], { estimate: true, work: elsewhere, results: carried }), 0);
+    assert.match(fs.readFileSync(path.join(carried, 'README.md'), 'utf8'), /\| `tiny` \|[^\n]*\| 1 of 2 \| pending: 1 of 2 epochs trained; /);
+    assert.equal(await run(['tiny'], { work: elsewhere, results: carried }), 0, lines.join('\n'));
+    assert.match(lines.join('\n'), /tiny: continuing from .*carried\/tiny\/partial \(1 of 2 epochs trained there\)/);
+    const history = readJson(path.join(carried, 'tiny', 'history.json')) as Record<string, unknown>[];
+    assert.equal(history.length, 2);
+    assert.deepEqual(history[0], (readJson(path.join(stopped, 'tiny', 'history.json')) as unknown[])[0], 'epoch 1 is the carried one');
+    assert.equal(fs.existsSync(path.join(carried, 'tiny', 'partial')), false, 'the partial run goes once exported');
   });
 
   test('a work folder trained with other flags is refused, naming them', async () => {
