@@ -47,6 +47,12 @@ export interface NotebookConfig {
   reuseCheckpoint: boolean;
   /** Seconds between live chart updates while training (default 5). */
   chartEverySeconds?: number;
+  /**
+   * The recorded runs drawn beside this one (nb.train) and tabled with it (nb.showResults): a number, this
+   * notebook's newest other runs (default 3; 0 for none), or a list of run ids (or run folders, or
+   * `notebook:NAME` for another notebook's newest run). `npm run runs` lists them.
+   */
+  compare?: number | string[];
 }
 
 /** What PIXEL_SMOKE=1 swaps in: a tiny model, a few steps, a small grid, a separate checkpoint. */
@@ -118,6 +124,10 @@ export function validateNotebookConfig(config: NotebookConfig): void {
     checkInteger(config.vae.seed, 'vae.seed', 0);
     if (!Array.isArray(config.vae.interpolate) || config.vae.interpolate.length !== 2) fail('vae.interpolate', 'must be two test image indices');
     config.vae.interpolate.forEach((index, k) => checkInteger(index, `vae.interpolate[${k}]`, 0));
+  }
+  if (config.compare !== undefined && !Array.isArray(config.compare)) checkInteger(config.compare, 'compare', 0);
+  if (Array.isArray(config.compare) && !config.compare.every((ref) => typeof ref === 'string' && ref.trim() !== '')) {
+    fail('compare', `must be a number of runs or a list of run ids, got ${JSON.stringify(config.compare)}`);
   }
   if (config.chartEverySeconds !== undefined && !(config.chartEverySeconds >= 0)) {
     fail('chartEverySeconds', `must be a number >= 0, got ${String(config.chartEverySeconds)}`);

@@ -19,9 +19,12 @@ import type * as Diagnostics from './diagnostics';
 import type * as LiveSampler from './live-sampler';
 import type * as Vae from './vae';
 import type * as FullRun from './full-run';
+import type * as CompareRuns from './compare-runs';
 
 export type { NotebookConfig } from './config';
-export type { Session, PrepareOptions, Results, SampleImages, TrainingEnd } from './session';
+export type { Session, PrepareOptions, Results, ResultsOptions, SampleImages, TrainingEnd } from './session';
+export type { TrainOptions } from './train';
+export type { CompareRunsOptions, RunChoice } from './compare-runs';
 export type { Interrupts } from './interrupt';
 export type { Outputs, Output } from './output';
 export type { FieldStudyConfig, LeakDemo, LikelihoodCheckConfig } from './diagnostics';
@@ -49,6 +52,7 @@ const diagnostics = load<typeof Diagnostics>('./diagnostics');
 const liveSampler = load<typeof LiveSampler>('./live-sampler');
 const vae = load<typeof Vae>('./vae');
 const fullRun = load<typeof FullRun>('./full-run');
+const recordedRuns = load<typeof CompareRuns>('./compare-runs');
 
 export const loadChartLibrary = session.loadChartLibrary;
 export const prepare = session.prepare;
@@ -58,6 +62,9 @@ export const showResults = session.showResults;
 // The trained model as a widget that samples and completes images in the reader's browser (lib/live).
 export const showLiveSampler = liveSampler.showLiveSampler;
 export const results = session.results;
+// Recorded runs (runs/notebooks/NAME/ID/): chosen runs side by side, across notebooks; a run's checkpoint by its id.
+export const compareRuns = recordedRuns.compareRuns;
+export const loadRun = session.loadRun;
 // What the same model reaches after the original's full run (results/NAME, npm run reproduce).
 export const showFullRun = fullRun.showFullRun;
 export const effectiveConfig = config.effectiveConfig;

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../io/atomic-file';
 import type { BatchInfo, EpochRecord, History, LossParts } from '../train/trainer';
 import { escapeHtml, formatDuration } from './html';
 import type { Output, Outputs } from './output';
-import { chartHtml } from './plotly';
+import { chartHtml, PlotlyTrace } from './plotly';
 import { trainingFigure } from './training-chart';
 
 export interface LiveTrainingOptions {
@@ -21,6 +21,10 @@ export interface LiveTrainingOptions {
   /** Seconds between progress-line updates (default 1). */
   progressEverySeconds?: number;
   title?: string;
+  /** Training images seen after a step: given, the chart's x axis is images seen (./training-chart.ts). */
+  imagesSeen?: (step: number) => number;
+  /** Earlier runs' traces, drawn beneath this run's in every render (static: computed once). */
+  otherRuns?: PlotlyTrace[];
   /** Clock in milliseconds (tests). */
   now?: () => number;
   /** Where the status line goes besides the notebook (default $PIXEL_REPORT_STATUS_FILE). */
@@ -109,8 +113,8 @@ export class LiveTraining {
   }
 
   private renderChart(history: History, interruptedAt?: number): void {
-    const { batchesPerEpoch, title } = this.options;
-    this.chart.html(chartHtml(trainingFigure(history, { batchesPerEpoch, title, interruptedAt })));
+    const { batchesPerEpoch, title, imagesSeen, otherRuns } = this.options;
+    this.chart.html(chartHtml(trainingFigure(history, { batchesPerEpoch, title, interruptedAt, imagesSeen, otherRuns })));
     this.chartUpdates += 1;
     this.lastChart = this.now();
   }

@@ -21,7 +21,7 @@ export interface PlotlyTrace {
   type?: 'scatter' | 'bar';
   mode?: 'lines' | 'markers' | 'lines+markers';
   line?: { color?: string; width?: number; dash?: string };
-  marker?: { color?: string; size?: number };
+  marker?: { color?: string; size?: number; symbol?: string };
   opacity?: number;
   hovertemplate?: string;
   [key: string]: unknown;

@@ -3,9 +3,12 @@
  *
  *   loadChartLibrary()          inline plotly.js once (charts in the notebook and in exported reports)
  *   await prepare(config)       backend, dataset, model (or a reusable checkpoint), shown as a table
- *   await train(session)        live progress line + chart; a checkpoint after every epoch (./train.ts)
+ *   await train(session)        live progress line + chart beside earlier runs; a checkpoint after every epoch (./train.ts)
  *   await showSamples(session)  the 12 x 12 grid (top: samples, bottom: completions), class rows if conditional
- *   showResults(session)        the final test bits/dim in a small table
+ *   showResults(session)        the final test bits/dim in a small table, and this run beside earlier ones
+ *
+ * Every training run is recorded (./run-record.ts: runs/notebooks/<name>/<id>/, with a copy of its checkpoint);
+ * prepare's `run` option (or nb.loadRun, ./load-run.ts) loads a recorded run's checkpoint by its id.
  *
  * Kernel -> Interrupt stops training at its next step (./interrupt.ts); running the train cell again goes on from there.
  * Node only (files, backend). Notebooks import it through ./index.ts.
@@ -16,6 +19,8 @@ import { BackendInfo, initBackend } from '../backend/index';
 import { Dataset } from '../data/dataset';
 import { loadDataset, projectRoot } from '../data/index';
 import { gridPng } from '../render/grid';
+import type { RunsLocation } from '../runs/location';
+import { thumbnailPng } from '../runs/thumbnail';
 import { datasetGrid, sample } from '../sample/index';
 import { readCheckpoint } from '../train/checkpoint-file';
 import { trainConfig } from '../train/config';
@@ -23,11 +28,14 @@ import { modelConfigFor, resumeRun, Run, startRun } from '../train/run';
 import { defaultWorkerCount, GradientWorkers, startGradientWorkers } from '../train/workers';
 import type { History } from '../train/trainer';
 import { effectiveConfig, NotebookConfig, RunIdentity, validateNotebookConfig } from './config';
-import { decideCheckpointUse, FoundCheckpoint } from './checkpoint-decision';
+import { CheckpointDecision, decideCheckpointUse, FoundCheckpoint } from './checkpoint-decision';
+import { RunChoice, sessionComparisonHtml } from './compare-runs';
 import { formatDuration } from './html';
 import { interruptible, Interrupts, kernelInterrupts } from './interrupt';
+import { loadedRunConfig, loadedStart, LoadedRun, readRunCheckpoint } from './load-run';
 import { defaultOutputs, Outputs } from './output';
 import { plotlyBundleHtml } from './plotly';
+import { checkpointRecord, noteWarning, RecordRef, recordReusedRun, recordThumbnail } from './run-record';
 import {
   classGridCaptionHtml, datasetProgress, gridCaptionHtml, resultsHtml, samplingProgress, stoppableSampling, summaryHtml,
 } from './session-view';
@@ -59,6 +67,10 @@ export interface Session {
   /** Why it starts that way (shown in the notebook). */
   startNote: string;
   outputs: Outputs;
+  /** Where run records are (PIXEL_RUNS_DIR or runs/, the smoke space for smoke runs). */
+  runsLocation: RunsLocation;
+  /** This run's record (./run-record.ts): set once it trained, or when it continues or reuses a recorded run. */
+  runRecord?: RecordRef;
   samples?: SampleImages;
   /** What stops this session's calls at their next step (Kernel -> Interrupt inside a tslab kernel). */
   interrupts: Interrupts;
@@ -77,8 +89,15 @@ export interface Session {
 export interface PrepareOptions {
   /** Where outputs go (default: tslab inside a kernel, the console elsewhere). */
   outputs?: Outputs;
-  /** Environment read for PIXEL_SMOKE (default process.env). */
+  /** Environment read for PIXEL_SMOKE, PIXEL_WORKERS and PIXEL_RUNS_DIR (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** The root folder of run records (default PIXEL_RUNS_DIR in `env`, else runs/). */
+  runsRoot?: string;
+  /**
+   * A recorded run to load instead of the configured checkpoint: a run id (or its start), a run folder, or
+   * `notebook:NAME` (that notebook's newest run). Its dataset, model and training replace the config's (./load-run.ts).
+   */
+  run?: string;
   /** Relative checkpoint paths resolve against this folder (default the project root). */
   root?: string;
   /** Passed to loadDataset (e.g. a folder holding the dataset). */
@@ -114,17 +133,8 @@ export function prepare(notebookConfig: NotebookConfig, options: PrepareOptions 
   return interruptible(() => prepareNow(notebookConfig, options, interrupts), interrupts);
 }
 
-async function prepareNow(notebookConfig: NotebookConfig, options: PrepareOptions, interrupts: Interrupts): Promise<Session> {
-  validateNotebookConfig(notebookConfig);
-  const outputs = options.outputs ?? defaultOutputs();
-  const { config, smoke } = effectiveConfig(notebookConfig, options.env ?? process.env);
-  const backend = await initBackend();
-  const dataset = await loadDataset(config.dataset, { onProgress: datasetProgress(outputs), dataDirectory: options.dataDirectory });
-  const model = modelConfigFor(dataset, withoutUndefined(config.model));
-  const train = trainConfig(withoutUndefined(config.train));
-  const identity: RunIdentity = { dataset: dataset.name, model, train };
-  const checkpointFile = path.resolve(options.root ?? projectRoot(), config.checkpoint);
-
+/** Whether the configured checkpoint is reused, resumed or trained over (./checkpoint-decision.ts). */
+function configuredStart(config: NotebookConfig, checkpointFile: string, identity: RunIdentity): CheckpointDecision {
   let found: FoundCheckpoint = { status: 'missing' };
   if (config.reuseCheckpoint && fs.existsSync(checkpointFile)) {
     try {
@@ -133,18 +143,56 @@ async function prepareNow(notebookConfig: NotebookConfig, options: PrepareOption
       found = { status: 'unreadable', error: error as Error };
     }
   }
-  const decision = decideCheckpointUse(config.reuseCheckpoint, config.checkpoint, found, identity);
+  return decideCheckpointUse(config.reuseCheckpoint, config.checkpoint, found, identity);
+}
+
+async function prepareNow(notebookConfig: NotebookConfig, options: PrepareOptions, interrupts: Interrupts): Promise<Session> {
+  validateNotebookConfig(notebookConfig);
+  const outputs = options.outputs ?? defaultOutputs();
+  const env = options.env ?? process.env;
+  const effective = effectiveConfig(notebookConfig, env);
+  const warn = noteWarning(outputs);
+  const loaded: LoadedRun | undefined = options.run === undefined ? undefined
+    : readRunCheckpoint(options.run, { root: options.runsRoot, smoke: effective.smoke, env }, warn);
+  const config = loaded ? loadedRunConfig(loaded, effective.config) : effective.config;
+  const smoke = loaded ? loaded.stored.record.smoke : effective.smoke;
+  const runsLocation: RunsLocation = { root: options.runsRoot, smoke, env };
+  const backend = await initBackend();
+  const dataset = await loadDataset(config.dataset, { onProgress: datasetProgress(outputs), dataDirectory: options.dataDirectory });
+  const model = modelConfigFor(dataset, withoutUndefined(config.model));
+  const train = trainConfig(withoutUndefined(config.train));
+  const identity: RunIdentity = { dataset: dataset.name, model, train };
+  const checkpointFile = path.resolve(options.root ?? projectRoot(), config.checkpoint);
+
+  const decision: CheckpointDecision = loaded
+    ? { ...loadedStart(loaded, train.epochs), checkpoint: loaded.checkpoint }
+    : configuredStart(config, checkpointFile, identity);
   const { start, note: startNote } = decision;
   let run = decision.start === 'new' ? undefined : await resumeRun(decision.checkpoint, dataset, train, checkpointFile);
   run ??= startRun(dataset, model, train);
   await workersByConfig.get(config.name)?.terminate();
   workersByConfig.delete(config.name);
-  const workers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name, options.env ?? process.env));
+  const workers = await startGradientWorkers(run, options.workers ?? defaultWorkerCount(backend.name, env));
   if (workers) workersByConfig.set(config.name, workers);
 
-  const session: Session = { config, smoke, backend, dataset, run, identity, checkpointFile, start, startNote, outputs, interrupts };
+  const session: Session = { config, smoke, backend, dataset, run, identity, checkpointFile, start, startNote, outputs, interrupts, runsLocation };
+  // A run that goes on from a checkpoint goes on in that checkpoint's record.
+  if (loaded) session.runRecord = { id: loaded.stored.record.id, folder: loaded.stored.folder };
+  else if (decision.start !== 'new') session.runRecord = checkpointRecord(decision.checkpoint, runsLocation, warn);
+  if (decision.start === 'reused' && !session.runRecord) recordReusedRun(session, decision.checkpoint);
   outputs.display.html(summaryHtml(session));
   return session;
+}
+
+/**
+ * A recorded run's checkpoint in a session, by run id (or id start, run folder, `notebook:NAME`): prepare with its
+ * `run` option. Without `config`, the session takes the run's own settings and a 12 x 12 grid (./load-run.ts).
+ */
+export function loadRun(run: string, config?: NotebookConfig, options: PrepareOptions = {}): Promise<Session> {
+  if (config) return prepare(config, { ...options, run });
+  const env = options.env ?? process.env;
+  const loaded = readRunCheckpoint(run, { root: options.runsRoot, env }, noteWarning(options.outputs ?? defaultOutputs()));
+  return prepare(loadedRunConfig(loaded), { ...options, run });
 }
 
 function trainingSeconds(history: History): number {
@@ -172,6 +220,7 @@ async function sampleAndShow(session: Session, signal: AbortSignal): Promise<voi
   const gridImage = gridPng(grid, { ...grid.layout, scale: 2 });
   outputs.display.html(gridCaptionHtml(model, dataset, { rows, cols, seed, givenRows: grid.givenRows }));
   outputs.display.png(gridImage);
+  recordThumbnail(session, thumbnailPng(grid, grid.layout));
   const samples: SampleImages = { grid: gridImage, seconds: gridSeconds };
 
   if (model.classes > 0) {
@@ -224,7 +273,15 @@ export function results(session: Session): Results {
   };
 }
 
-/** The final test bits/dim (and how it was measured) in a small table, then the per-epoch history. */
-export function showResults(session: Session): void {
-  session.outputs.display.html(resultsHtml(session, results(session)));
+export interface ResultsOptions {
+  /** The recorded runs tabled with this one (default config.compare, else this notebook's newest 3 others). */
+  compare?: RunChoice;
+}
+
+/**
+ * The final test bits/dim (and how it was measured) in a small table, the per-epoch history, then this run
+ * beside the other recorded runs (./compare-runs.ts): one output, as reports carry it.
+ */
+export function showResults(session: Session, options: ResultsOptions = {}): void {
+  session.outputs.display.html(resultsHtml(session, results(session)) + sessionComparisonHtml(session, options.compare));
 }

@@ -5,20 +5,32 @@
  * chart and progress line say where it stopped, `session.status` is 'interrupted', and running the cell again
  * continues from there (as does prepare with reuseCheckpoint: true, from the checkpoint).
  *
+ * The run is recorded as it goes (./run-record.ts: its record, with a copy of each checkpoint, closed as finished,
+ * interrupted or failed), and the chart, on training images seen, draws this notebook's other recorded runs
+ * (./compare-runs.ts) as faint curves beneath the live one, each named by what differs from this run.
+ *
  * Node only (files).
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Checkpoint } from '../train/checkpoint';
-import { saveCheckpoint } from '../train/checkpoint-file';
+import { imagesSeenAfter } from '../runs/record';
+import { encodeCheckpoint } from '../train/checkpoint';
+import { writeFileAtomic } from '../train/checkpoint-file';
 import { checkpointRun } from '../train/run';
 import type { BatchPosition } from '../data/batches';
+import { currentRecord, otherRuns, otherRunTraces, RunChoice, runChoice, Warnings } from './compare-runs';
 import { formatDuration, noteHtml } from './html';
 import { interruptible } from './interrupt';
 import { LiveTraining } from './live';
-import { chartHtml } from './plotly';
+import { chartHtml, PlotlyTrace } from './plotly';
+import { checkpointMeta, Recording } from './run-record';
 import type { Session } from './session';
 import { trainingFigure } from './training-chart';
+
+export interface TrainOptions {
+  /** The recorded runs drawn beside this one (default config.compare, else this notebook's newest 3 others). */
+  compare?: RunChoice;
+}
 
 /** How a train() call that trained ended: what `session.onTrainingEnd` receives (a run record closes with it). */
 export interface TrainingEnd {
@@ -34,11 +46,28 @@ export interface TrainingEnd {
   checkpointFile: string;
 }
 
-function saveRunCheckpoint(session: Session, checkpointPromise: Promise<Checkpoint>): Promise<void> {
-  return checkpointPromise.then((checkpoint) => {
-    fs.mkdirSync(path.dirname(session.checkpointFile), { recursive: true });
-    saveCheckpoint(session.checkpointFile, checkpoint);
-  });
+/** Saves the notebook's checkpoint (naming its run record), then its copy in the record folder. */
+async function saveRunCheckpoint(session: Session, recording: Recording): Promise<void> {
+  const bytes = encodeCheckpoint(await checkpointRun(session.run, checkpointMeta(session)));
+  fs.mkdirSync(path.dirname(session.checkpointFile), { recursive: true });
+  writeFileAtomic(session.checkpointFile, bytes);
+  recording.saved(bytes);
+}
+
+/** The chart's x values: training images seen after a step (the last batch of an epoch may be short). */
+function imagesSeen(session: Session): (step: number) => number {
+  const { config } = session.run.trainer;
+  const perEpoch = Math.min(session.dataset.train.count, config.limit ?? Infinity);
+  return (step) => imagesSeenAfter(step, config.batchSize, perEpoch);
+}
+
+/** The other runs' faint curves, named against this run's record; warnings (a skipped record) shown as notes. */
+function otherRunsChart(session: Session, choice: RunChoice | undefined): PlotlyTrace[] {
+  const warnings = new Warnings();
+  const current = currentRecord(session, warnings.warn);
+  const traces = current ? otherRunTraces(current, otherRuns(session, runChoice(session, choice), warnings.warn)) : [];
+  if (warnings.messages.size > 0) session.outputs.display.html(warnings.html());
+  return traces;
 }
 
 /** Where a run stands, for messages: "step 57 (epoch 1 of 2, batch 57 of 100)". */
@@ -47,11 +76,11 @@ export function positionText(step: number, position: BatchPosition, epochs: numb
 }
 
 /** Trains with a live progress line and chart (or shows the loaded run's chart); saves a checkpoint per epoch, and where an interrupt stopped it. */
-export function train(session: Session): Promise<void> {
-  return interruptible((signal) => trainUntilStopped(session, signal), session.interrupts);
+export function train(session: Session, options: TrainOptions = {}): Promise<void> {
+  return interruptible((signal) => trainUntilStopped(session, signal, options), session.interrupts);
 }
 
-async function trainUntilStopped(session: Session, signal: AbortSignal): Promise<void> {
+async function trainUntilStopped(session: Session, signal: AbortSignal, options: TrainOptions): Promise<void> {
   const { run, config, outputs } = session;
   const trainer = run.trainer;
   const title = `${config.name}: bits per dimension (lower is better)`;
@@ -60,17 +89,21 @@ async function trainUntilStopped(session: Session, signal: AbortSignal): Promise
     outputs.display.html(noteHtml(session.start === 'reused' ? session.startNote
       : `Already trained (${trainer.state.position.epoch} of ${trainer.config.epochs} epochs): showing the finished run. ` +
         'Run the prepare cell again to start over.'));
-    outputs.display.html(chartHtml(trainingFigure(history, { batchesPerEpoch: trainer.batchesPerEpoch(), title })));
+    const beside = otherRunsChart(session, options.compare);
+    outputs.display.html(chartHtml(trainingFigure(history, { batchesPerEpoch: trainer.batchesPerEpoch(), title, imagesSeen: imagesSeen(session), otherRuns: beside })));
     return;
   }
+  const recording = Recording.open(session);
+  const beside = otherRunsChart(session, options.compare); // read once, drawn in every render
   const live = new LiveTraining(outputs, {
     epochs: trainer.config.epochs,
     batchesPerEpoch: trainer.batchesPerEpoch(),
     batchSize: trainer.config.batchSize,
     chartEverySeconds: config.chartEverySeconds,
     title,
+    imagesSeen: imagesSeen(session),
+    otherRuns: beside,
   });
-  const meta = () => ({ notebook: config.name, notebookIdentity: session.identity, smoke: session.smoke, savedAt: new Date().toISOString() });
   const started = performance.now();
   const ended = (status: TrainingEnd['status'], error?: Error): TrainingEnd => {
     const { step, position } = trainer.state;
@@ -82,12 +115,14 @@ async function trainUntilStopped(session: Session, signal: AbortSignal): Promise
       onBatch: (info) => live.onBatch(info, trainer.state.history),
       onEpoch: async (record, history) => {
         live.onEpoch(record, history);
-        await saveRunCheckpoint(session, checkpointRun(run, meta()));
+        await saveRunCheckpoint(session, recording);
       },
     }, { signal });
   } catch (error) {
     session.status = 'failed';
-    await session.onTrainingEnd?.(ended('failed', error as Error));
+    const end = ended('failed', error as Error);
+    recording.end(end);
+    await session.onTrainingEnd?.(end);
     throw error;
   }
   const { history } = trainer.state;
@@ -95,7 +130,7 @@ async function trainUntilStopped(session: Session, signal: AbortSignal): Promise
   const { step, position, seconds } = end;
   if (end.status === 'interrupted') {
     // Mid-epoch: the state holds the data position and the epoch's running sums, so the run resumes exactly.
-    await saveRunCheckpoint(session, checkpointRun(run, meta()));
+    await saveRunCheckpoint(session, recording);
     live.interrupted(history, step, `interrupted at ${positionText(step, position, trainer.config.epochs, trainer.batchesPerEpoch())} ` +
       `after ${formatDuration(seconds)}; checkpoint saved to ${config.checkpoint}. Run this cell again to continue from here.`);
   } else {
@@ -104,5 +139,6 @@ async function trainUntilStopped(session: Session, signal: AbortSignal): Promise
       `${last?.testBitsPerDim !== undefined ? `, test ${last.testBitsPerDim.toFixed(4)} bits/dim` : ''}; checkpoint saved to ${config.checkpoint}`);
   }
   session.status = end.status;
+  recording.end(end);
   await session.onTrainingEnd?.(end);
 }

@@ -1,8 +1,10 @@
 /**
  * The training chart: train bits/dim per step (raw, faint, and smoothed) and test bits/dim per evaluated
- * epoch, against the training step. For objectives with parts (a PixelVAE: the negative ELBO = reconstruction
- * + KL) each part is drawn too, in the same unit: the reconstruction with the total, the KL (orders of magnitude
- * smaller) in a panel of its own below. Browser-safe (pure data).
+ * epoch, against the training step, or against training images seen when asked (a notebook's chart, so that
+ * earlier runs with other batch sizes, drawn beneath as other traces, share the axis). For objectives with parts
+ * (a PixelVAE: the negative ELBO = reconstruction + KL) each part is drawn too, in the same unit: the
+ * reconstruction with the total, the KL (orders of magnitude smaller) in a panel of its own below.
+ * Browser-safe (pure data).
  */
 import type { History, LossParts } from '../train/trainer';
 import type { PlotlyFigure, PlotlyTrace } from './plotly';
@@ -96,6 +98,10 @@ export interface TrainingChartOptions {
   maxPoints?: number;
   /** The step an interrupt stopped the run after: marked by a dashed line, and named in the title. */
   interruptedAt?: number;
+  /** Training images seen after a step: given, the x axis is images seen (hover still names the step). */
+  imagesSeen?: (step: number) => number;
+  /** Other runs' traces on the same axes (./run-curves.ts), drawn beneath this run's. */
+  otherRuns?: PlotlyTrace[];
 }
 
 /** The traces of each part: smoothed train (per step) and test (per evaluated epoch), on the upper or lower y axis. */
@@ -130,6 +136,23 @@ function markInterrupted(figure: PlotlyFigure, step: number): void {
   title.text = `${title.text} · interrupted at step ${step}`;
   figure.layout.shapes = [{ type: 'line', xref: 'x', yref: 'paper', x0: step, x1: step, y0: 0, y1: 1, line: { color: '#555555', width: 1.5, dash: 'dash' } }];
   figure.layout.annotations = [{ xref: 'x', yref: 'paper', x: step, y: 1, text: 'interrupted', showarrow: false, xanchor: 'right', yanchor: 'bottom', font: { size: 11, color: '#555555' } }];
+}
+
+/** Moves the figure's x values from steps to images seen; the hover keeps the step (in customdata). */
+function onImagesSeen(figure: PlotlyFigure, imagesSeen: (step: number) => number): void {
+  for (const trace of figure.data) {
+    trace.customdata = trace.x;
+    trace.x = trace.x.map(imagesSeen);
+    if (typeof trace.hovertemplate === 'string') trace.hovertemplate = trace.hovertemplate.replace('step %{x}', 'step %{customdata} (%{x:,} images)');
+  }
+  const xaxis = figure.layout.xaxis as { title: { text: string } };
+  xaxis.title = { text: 'training images seen' };
+  const mark = figure.layout.shapes as { x0: number; x1: number }[] | undefined;
+  const label = figure.layout.annotations as { x: number }[] | undefined;
+  for (const item of [...(mark ?? []), ...(label ?? [])]) {
+    if ('x0' in item) item.x0 = item.x1 = imagesSeen(item.x0);
+    else item.x = imagesSeen(item.x);
+  }
 }
 
 /** The figure for a training history (any length, including empty). */
@@ -179,5 +202,7 @@ export function trainingFigure(history: History, options: TrainingChartOptions):
     figure.layout.legend = { orientation: 'h', y: -0.12 };
     figure.layout.height = 560; // chartHtml sizes its container to it
   }
+  if (options.imagesSeen) onImagesSeen(figure, options.imagesSeen);
+  if (options.otherRuns?.length) figure.data = [...options.otherRuns, ...figure.data];
   return figure;
 }

@@ -46,6 +46,8 @@ export interface RecorderOptions {
    * elsewhere, the new record notes the id of the record beside it (resumedFrom).
    */
   resuming?: string;
+  /** The id of a new record (default: newRunId at its start); a continued record keeps its own. */
+  id?: string;
   /** Passed to every write (tests inject failing writes). */
   write?: AtomicWriteOptions;
   /** Where warnings go (default stderr). */
@@ -116,7 +118,7 @@ export class RunRecorder {
     const continued = from === folder ? previous : undefined;
     const record: RunRecord = {
       format: RECORD_FORMAT, version: RECORD_VERSION,
-      id: continued?.id ?? newRunId(now),
+      id: continued?.id ?? options.id ?? newRunId(now),
       source: options.source, status: 'running', smoke: options.smoke ?? isSmoke(),
       task: options.task ?? run.dataset.name, model: run.model.config, train: run.trainer.config,
       backend: { name: options.backend.name, description: options.backend.description, workers: options.workers },

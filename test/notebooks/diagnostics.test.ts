@@ -54,8 +54,8 @@ test('the leak demonstration end to end (smoke settings): two runs, one chart, s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-leak-'));
   const outputs = recordingOutputs();
   try {
-    await assert.rejects(prepareLeakDemo({ ...config(path.join(dir, 'run.ckpt')), model: { kind: 'simple', layers: 2, kernelSize: 5, channels: 30, seed: 0, leak: true } }, { outputs, env: {} }), /leave model.leak unset/);
-    const demo = await prepareLeakDemo(config(path.join(dir, 'run.ckpt')), { outputs, env: { PIXEL_SMOKE: '1' } });
+    await assert.rejects(prepareLeakDemo({ ...config(path.join(dir, 'run.ckpt')), model: { kind: 'simple', layers: 2, kernelSize: 5, channels: 30, seed: 0, leak: true } }, { outputs, env: { PIXEL_RUNS_DIR: dir } }), /leave model.leak unset/);
+    const demo = await prepareLeakDemo(config(path.join(dir, 'run.ckpt')), { outputs, env: { PIXEL_SMOKE: '1', PIXEL_RUNS_DIR: dir } });
     const [leakingModel, correctModel] = [demo.leaking.run.model.config, demo.correct.run.model.config];
     assert.equal('leak' in leakingModel && leakingModel.leak, true);
     assert.ok('leak' in correctModel && correctModel.leak === false);

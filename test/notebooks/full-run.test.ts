@@ -27,7 +27,7 @@ test('showFullRun: recorded figures, both curves and a grid from the committed w
     name: 'test-full-run', dataset: 'mnist', model: { kind: 'gated', layers: 2, kernelSize: 3, channels: 8 },
     train: { epochs: 1, batchSize: 16, learningRate: 0.001, limit: 32, testLimit: 16 }, grid: { rows: 2, cols: 2, seed: 0 },
     checkpoint: path.join(root, 'session.ckpt'), reuseCheckpoint: false,
-  }, { outputs: recordingOutputs(), env: {}, root, workers: 0 });
+  }, { outputs: recordingOutputs(), env: { PIXEL_RUNS_DIR: path.join(root, 'runs') }, root, workers: 0 });
 
   const pending = recordingOutputs();
   await showFullRun({ ...session, outputs: pending }, 'tiny-full', { root });

@@ -11,35 +11,11 @@ import * as os from 'os';
 import * as path from 'path';
 import type { NotebookConfig } from '../../lib/notebook/config';
 import { showBlindSpots } from '../../lib/notebook/diagnostics';
-import { Interrupts } from '../../lib/notebook/interrupt';
 import { htmlToText, recordingOutputs } from '../../lib/notebook/output';
-import { prepare, Session, showSamples, train, TrainingEnd } from '../../lib/notebook/session';
+import { prepare, showSamples, train, TrainingEnd } from '../../lib/notebook/session';
+import { listRuns } from '../../lib/runs/store';
 import { readCheckpoint } from '../../lib/train/checkpoint-file';
-
-/** An interrupt source the test fires (as Jupyter's SIGINT would); `atOnce` fires as soon as a call listens. */
-function testInterrupts(atOnce = false): Interrupts & { fire(): void } {
-  const listeners = new Set<() => void>();
-  return {
-    listen(listener) {
-      listeners.add(listener);
-      if (atOnce) queueMicrotask(listener);
-      return () => { listeners.delete(listener); };
-    },
-    fire: () => { for (const listener of listeners) listener(); },
-  };
-}
-
-/** Resolves once `condition` holds (checked every 5 ms: timers run only if the work yields). */
-function when(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setInterval(() => {
-      if (condition()) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 5);
-  });
-}
+import { interruptAfter, testInterrupts } from './test-interrupts';
 
 function config(checkpoint: string): NotebookConfig {
   return {
@@ -51,19 +27,11 @@ function config(checkpoint: string): NotebookConfig {
   };
 }
 
-/** Starts train(session) and fires an interrupt once `steps` steps are done; returns the call (still stopping). */
-async function interruptAfter(session: Session, interrupts: ReturnType<typeof testInterrupts>, steps: number): Promise<{ call: Promise<void> }> {
-  const call = train(session);
-  await when(() => session.run.trainer.state.step >= steps);
-  interrupts.fire();
-  return { call };
-}
-
 test('an interrupted train call stops at a step, saves it, says so, and running it again goes on from there (never alongside)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-interrupt-'));
   const interrupts = testInterrupts();
   const outputs = recordingOutputs();
-  const session = await prepare(config(path.join(dir, 'run.ckpt')), { outputs, interrupts, env: {} });
+  const session = await prepare(config(path.join(dir, 'run.ckpt')), { outputs, interrupts, env: { PIXEL_RUNS_DIR: dir } });
   const ends: TrainingEnd[] = [];
   session.onTrainingEnd = (end) => { ends.push(end); };
   const trainer = session.run.trainer;
@@ -103,14 +71,17 @@ test('an interrupted train call stops at a step, saves it, says so, and running 
 test('prepare with reuseCheckpoint resumes an interrupted checkpoint mid-epoch and trains on from its step', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-interrupt-'));
   const interrupts = testInterrupts();
-  const session = await prepare(config(path.join(dir, 'run.ckpt')), { outputs: recordingOutputs(), interrupts, env: {} });
+  const session = await prepare(config(path.join(dir, 'run.ckpt')), { outputs: recordingOutputs(), interrupts, env: { PIXEL_RUNS_DIR: dir } });
   await (await interruptAfter(session, interrupts, 3)).call;
   const step = session.run.trainer.state.step;
-  const resumed = await prepare(config(path.join(dir, 'run.ckpt')), { outputs: recordingOutputs(), interrupts, env: {} });
+  const resumed = await prepare(config(path.join(dir, 'run.ckpt')), { outputs: recordingOutputs(), interrupts, env: { PIXEL_RUNS_DIR: dir } });
   assert.equal(resumed.start, 'resumed');
   assert.match(resumed.startNote, new RegExp(`stopped at step ${step}, batch ${step} of epoch 1 of 2`));
   await train(resumed);
   assert.equal(resumed.status, 'finished');
+  // The resumed run goes on in the interrupted run's record (test/notebooks/run-records.test.ts checks records in detail).
+  assert.deepEqual(resumed.runRecord, session.runRecord);
+  assert.deepEqual(listRuns({ env: { PIXEL_RUNS_DIR: dir } }).map((r) => [r.record.id, r.record.status]), [[session.runRecord!.id, 'finished']]);
   assert.deepEqual(resumed.run.trainer.state.history.steps.map((s) => s.step), Array.from({ length: 20 }, (_, i) => i + 1));
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -118,7 +89,7 @@ test('prepare with reuseCheckpoint resumes an interrupted checkpoint mid-epoch a
 test('an interrupt stops sampling (the grid is not shown) and the blind-spot maps (the call rejects)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-interrupt-'));
   const outputs = recordingOutputs();
-  const session = await prepare(config(path.join(dir, 'run.ckpt')), { outputs, interrupts: testInterrupts(true), env: {} });
+  const session = await prepare(config(path.join(dir, 'run.ckpt')), { outputs, interrupts: testInterrupts(true), env: { PIXEL_RUNS_DIR: dir } });
   await showSamples(session);
   assert.equal(session.samples, undefined);
   assert.equal(outputs.records.filter((r) => r.kind === 'png').length, 0);

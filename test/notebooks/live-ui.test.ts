@@ -15,7 +15,7 @@ import { launchChromium, openNotebook, pollPage, recordedProgress, recordProgres
 
 test('in the classic notebook page the training display updates live, the chart draws and the grids load', { skip: skipReason, timeout: 240_000 }, async () => {
   const notebook = scratchCopy('03-conditional', 'ui-test');
-  const server = await startNotebookServer(18971, { PIXEL_SMOKE: '1' });
+  const server = await startNotebookServer(18971, { PIXEL_SMOKE: '1', PIXEL_RUNS_DIR: path.join(path.dirname(path.join(root, notebook)), 'records') });
   const browser = await launchChromium();
   try {
     const page = await openNotebook(browser, server, notebook);

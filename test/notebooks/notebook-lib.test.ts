@@ -21,6 +21,7 @@ import { liveSamplerObstacle } from '../../lib/notebook/live-sampler';
 import { initBackend } from '../../lib/backend/index';
 import { trainConfig } from '../../lib/train/config';
 import type { History } from '../../lib/train/trainer';
+import { listRuns } from '../../lib/runs/store';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -179,7 +180,7 @@ test('small helpers', () => {
 
 test('a notebook run end to end (smoke settings, no Jupyter): trains, saves, and a later run reuses only a matching checkpoint', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-session-'));
-  const env = { PIXEL_SMOKE: '1' };
+  const env = { PIXEL_SMOKE: '1', PIXEL_RUNS_DIR: path.join(dir, 'runs') };
   const config: NotebookConfig = { ...baseConfig(path.join(dir, 'run.ckpt')), model: { kind: 'conditional', layers: 5, kernelSize: 5, channels: 30 } };
 
   const first = recordingOutputs();
@@ -189,6 +190,11 @@ test('a notebook run end to end (smoke settings, no Jupyter): trains, saves, and
   await train(session);
   const checkpoint = path.join(dir, 'smoke', 'run.ckpt');
   assert.ok(fs.existsSync(checkpoint), 'checkpoint written');
+  // Recorded in the smoke space, never among the real runs.
+  const [smokeRun] = listRuns({ env });
+  assert.equal(path.dirname(smokeRun.folder), path.join(dir, 'runs', 'smoke', 'notebooks', 'test-gated'));
+  assert.deepEqual([smokeRun.record.smoke, smokeRun.record.status], [true, 'finished']);
+  assert.deepEqual(listRuns({ env: { PIXEL_RUNS_DIR: env.PIXEL_RUNS_DIR } }), []);
   const steps = session.run.trainer.state.step;
   await train(session); // the training cell run again: nothing more to train
   assert.equal(session.run.trainer.state.step, steps);

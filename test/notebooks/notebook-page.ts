@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 
@@ -80,8 +81,10 @@ function alive(pid: number): boolean {
  * `port`; resolves once the URL is printed. The server is stopped again if it never gets that far.
  */
 export async function startNotebookServer(port: number, env: NodeJS.ProcessEnv = {}): Promise<NotebookServer> {
+  // Run records go to a scratch folder unless the test names one: a test's runs must not join a user's runs/.
+  const records = env.PIXEL_RUNS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'notebook-runs-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/notebook.ts'), '--port', String(port)], {
-    cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root, env: { ...process.env, ...env, PIXEL_RUNS_DIR: records }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -310,4 +313,43 @@ export function recordProgress(page: Page): Promise<void> {
 /** What recordProgress saw so far: the distinct progress lines in order, and whether a chart was drawn meanwhile. */
 export function recordedProgress(page: Page): Promise<{ states: string[]; chartWhileTraining: boolean }> {
   return page.evaluate(() => (window as unknown as { pixelProgressRecord: { states: string[]; chartWhileTraining: boolean } }).pixelProgressRecord);
+}
+
+/**
+ * Edits cell `index` of a scratch copy on disk, before it is opened: each pattern must match and is replaced
+ * (e.g. smaller settings in the configuration cell).
+ */
+export function editNotebookCell(notebookPath: string, index: number, edits: [RegExp, string][]): void {
+  const file = path.join(root, notebookPath);
+  const notebook = JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: { source: string | string[] }[] };
+  const cell = notebook.cells[index];
+  let source = Array.isArray(cell.source) ? cell.source.join('') : cell.source;
+  for (const [pattern, replacement] of edits) {
+    assert.match(source, pattern, `cell ${index} of ${notebookPath} has ${pattern}`);
+    source = source.replace(pattern, replacement);
+  }
+  cell.source = source;
+  fs.writeFileSync(file, JSON.stringify(notebook, null, 1));
+}
+
+type CodeMirrorElement = { CodeMirror: { getValue(): string; posFromIndex(i: number): unknown; setSelection(a: unknown, b: unknown): void; focus(): void } };
+
+/**
+ * Edits cell `index` in the page as a user does: clicks into its editor, selects the first `from` and types `to`
+ * over it. Returns the cell's text afterwards.
+ */
+export async function typeOverInCell(page: Page, index: number, from: string, to: string): Promise<string> {
+  const editor = page.locator('.cell').nth(index).locator('.CodeMirror');
+  await editor.click();
+  const found = await editor.evaluate((element, text) => {
+    const cm = (element as unknown as CodeMirrorElement).CodeMirror;
+    const at = cm.getValue().indexOf(text);
+    if (at < 0) return false;
+    cm.setSelection(cm.posFromIndex(at), cm.posFromIndex(at + text.length));
+    cm.focus();
+    return true;
+  }, from);
+  assert.ok(found, `cell ${index} has ${from}`);
+  await page.keyboard.type(to);
+  return editor.evaluate((element) => (element as unknown as CodeMirrorElement).CodeMirror.getValue());
 }

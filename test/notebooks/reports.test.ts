@@ -41,8 +41,8 @@ function report(args: string[], env: NodeJS.ProcessEnv = {}): { status: number |
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 before(() => {
-  // One command for all three notebooks, as a user would run it.
-  smokeRun = report(['--out', outDir, ...ALL_NOTEBOOKS], { PIXEL_SMOKE: '1' });
+  // One command for all three notebooks, as a user would run it; their run records in a fresh folder (no earlier runs drawn).
+  smokeRun = report(['--out', outDir, ...ALL_NOTEBOOKS], { PIXEL_SMOKE: '1', PIXEL_RUNS_DIR: path.join(work, 'runs') });
   console.log(smokeRun.stderr.split('\n').filter((l) => /done in|FAILED|succeeded/.test(l)).join('\n'));
 });
 
@@ -95,6 +95,7 @@ for (const name of NOTEBOOKS) {
     assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (model weights and test images) is embedded');
     assert.ok(html.length < 8e6, `report under 8 MB (${(html.length / 1e6).toFixed(2)} MB)`);
     assert.match(html, /final test bits\/dim/);
+    assert.match(html, /class="pixel-table pixel-comparison"/, "the run's record beside earlier runs (none here: its own row)");
     assert.match(html, /PIXEL_SMOKE=1/);
     assert.match(html, /arxiv\.org\/abs\//);
     assert.match(html, /class="pixel-summary[^"]*"|pixel-table pixel-summary/);

@@ -33,7 +33,7 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
     checkpoint: path.join(dir, 'vae.ckpt'), reuseCheckpoint: false,
   };
   const outputs = recordingOutputs();
-  const session = await prepare(config, { outputs, env: { PIXEL_SMOKE: '1' } });
+  const session = await prepare(config, { outputs, env: { PIXEL_SMOKE: '1', PIXEL_RUNS_DIR: dir } });
   assert.equal(session.config.vae!.reconstructions, 2, 'smoke sizes for the VAE pictures');
   const summary = htmlToText(outputs.records[0].value as string);
   assert.match(summary, /vae-up: latent z of 16/);
@@ -83,7 +83,7 @@ test('04-vae end to end under PIXEL_SMOKE: ELBO parts charted, latent pictures s
 
   // Not a PixelVAE: the VAE pictures say so.
   const gated = await prepare({ ...config, name: 'test-gated', model: { kind: 'gated', layers: 2, kernelSize: 3, channels: 8 }, train: config.train },
-    { outputs: recordingOutputs(), env: { PIXEL_SMOKE: '1' } });
+    { outputs: recordingOutputs(), env: { PIXEL_SMOKE: '1', PIXEL_RUNS_DIR: dir } });
   await assert.rejects(showReconstructions(gated), /not a PixelVAE/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
