@@ -24,6 +24,13 @@ const NOTEBOOKS = ['01-simple', '02-gated', '03-conditional'];
 /** Notebooks run in the same smoke command but checked by their own test (not one model's chart and grid). */
 const OTHER_NOTEBOOKS = ['04-vae', '05-blind-spot'];
 const ALL_NOTEBOOKS = [...NOTEBOOKS, ...OTHER_NOTEBOOKS];
+
+/** `In [1]` ... `In [n]`, one per code cell of the notebook: every cell ran, in order. */
+function expectedPrompts(name: string): string[] {
+  const notebook = JSON.parse(fs.readFileSync(path.join(root, 'notebooks', `${name}.ipynb`), 'utf8')) as { cells: { cell_type: string }[] };
+  const count = notebook.cells.filter((cell) => cell.cell_type === 'code').length;
+  return Array.from({ length: count }, (_, i) => `In&nbsp;[${i + 1}]`);
+}
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-reports-test-'));
@@ -78,7 +85,12 @@ for (const name of NOTEBOOKS) {
     assert.doesNotMatch(html, /<script[^>]+src=/, 'no external scripts');
     assert.doesNotMatch(html, /<link[^>]+href="(https?:|file:)/, 'no external stylesheets');
     const found = charts(html);
-    assert.equal(found.length, 1, 'one training chart (its last live state)');
+    // The training chart (its last live state); 02-gated also compares its recorded run with 01-simple's.
+    assert.equal(found.length, name === '02-gated' ? 2 : 1, 'one training chart (and the comparison)');
+    if (name === '02-gated') {
+      const compared = found[1].data.filter((trace) => trace.x.length > 0);
+      assert.ok(compared.length >= 1 && compared.every((trace) => trace.y.every((v) => v > 0 && v < 9)), 'the comparison draws the recorded runs');
+    }
     const [train, smoothed, testTrace] = found[0].data;
     assert.equal(train.x.length, 8, 'smoke: 2 epochs x 4 steps');
     assert.equal(smoothed.y.length, 8);
@@ -89,7 +101,7 @@ for (const name of NOTEBOOKS) {
     assert.ok(images[0].width > 4 * 56 && images[0].height > 4 * 56, `grid ${images[0].width}x${images[0].height}`);
     if (name === '03-conditional') assert.ok(images[1].height > 10 * 56, 'ten class rows');
     const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
-    assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8'].map((n) => `In&nbsp;[${n}]`));
+    assert.deepEqual(prompts, expectedPrompts(name));
     // The full-run section: the committed result, or (none exported yet) what its work folder has done.
     assert.match(html, /The same model after the full run/);
     assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (model weights and test images) is embedded');
@@ -114,7 +126,7 @@ test('04-vae: the negative ELBO chart with reconstruction and KL (KL in its own 
   assert.equal((traces.get('KL (train, smoothed)') as { yaxis?: string } | undefined)?.yaxis, 'y2', 'the KL in the lower panel');
   assert.equal(pngs(html).length, 4, 'grid, reconstructions, fixed-z rows, interpolation');
   const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
-  assert.deepEqual(prompts, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11'].map((n) => `In&nbsp;[${n}]`));
+  assert.deepEqual(prompts, expectedPrompts('04-vae'));
   assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (encoder, decoder and PixelCNN weights) is embedded');
   const payload = JSON.parse(/<script type="application\/json" class="pixel-live-data">([^<]*)<\/script>/.exec(html)?.[1] ?? '{}') as LivePayload;
   assert.equal(payload.modelConfig?.kind, 'vae-up');
