@@ -205,7 +205,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
         // Weights worse than a uniform guess would replace the checkpoint a lower learning rate can restart from with
         // one it cannot. The watch needs a full window of steps; the epoch's mean covers the steps before that.
         const { uniformBitsPerDim, uniformMargin } = { ...DEFAULT_DIVERGENCE_OPTIONS, ...run.trainer.divergence };
-        const worseThanUniform = diverging?.kind === 'worse-than-uniform' ? `since step ${diverging.since}`
+        const worseThanUniform = diverging?.symptom === 'worse-than-uniform' ? `since step ${diverging.since}`
           : record.trainBitsPerDim > uniformBitsPerDim + uniformMargin ? `in this epoch (${record.trainBitsPerDim.toPrecision(3)} bits/dim)` : undefined;
         if (worseThanUniform) {
           log(`checkpoint not written after epoch ${record.epoch}: the loss has been worse than uniform ${worseThanUniform}` +

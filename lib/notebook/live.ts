@@ -126,7 +126,7 @@ export class LiveTraining {
     this.trainSeconds += (t - this.mark) / 1000;
     this.mark = t;
     const isLast = info.batch + 1 === info.batchesPerEpoch;
-    const warning = info.divergence ? `${info.divergence.kind}@${info.divergence.since}` : '';
+    const warning = info.divergence ? `${info.divergence.symptom}@${info.divergence.since}` : '';
     const newWarning = warning !== this.shownWarning;
     if (isLast || newWarning || t - this.lastProgress >= (this.options.progressEverySeconds ?? 1) * 1000) {
       this.shownWarning = warning;

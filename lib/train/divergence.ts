@@ -50,10 +50,11 @@ export const DEFAULT_DIVERGENCE_OPTIONS: Readonly<DivergenceOptions> = {
   fatalSteps: 100,
 };
 
-export type DivergenceKind = 'worse-than-uniform' | 'rising';
+/** What is wrong: the loss is worse than a uniform guess, or has risen well above its best. */
+export type DivergenceSymptom = 'worse-than-uniform' | 'rising';
 
 export interface DivergenceWarning {
-  kind: DivergenceKind;
+  symptom: DivergenceSymptom;
   /** The step judged. */
   step: number;
   /** The step this warning began at; its condition has held at every step since. */
@@ -73,7 +74,7 @@ export interface DivergenceWarning {
 
 export type DivergenceVerdict =
   | { status: 'ok' }
-  /** `isNew`: this step began the warning (or changed its kind). */
+  /** `isNew`: this step began the warning (or changed its symptom). */
   | { status: 'warning'; warning: DivergenceWarning; isNew: boolean }
   | { status: 'fatal'; warning: DivergenceWarning };
 
@@ -127,35 +128,35 @@ export class DivergenceWatcher {
     const uniformLimit = uniformBitsPerDim + uniformMargin;
     const best = this.best;
     const riseLimit = best ? best.bitsPerDim + Math.max(riseBits, riseFraction * best.bitsPerDim) : Infinity;
-    let kind: DivergenceKind | undefined;
-    if (smoothed > uniformLimit) kind = 'worse-than-uniform';
-    else if (smoothed > riseLimit) kind = 'rising';
+    let symptom: DivergenceSymptom | undefined;
+    if (smoothed > uniformLimit) symptom = 'worse-than-uniform';
+    else if (smoothed > riseLimit) symptom = 'rising';
     if (!best || smoothed < best.bitsPerDim) this.best = { bitsPerDim: smoothed, step };
-    if (!kind) {
+    if (!symptom) {
       this.active = undefined;
       return { status: 'ok' };
     }
 
-    const isNew = this.active?.kind !== kind;
+    const isNew = this.active?.symptom !== symptom;
     const since = isNew ? step : this.active!.since;
     const lastN = `the median of the last ${window} steps is ${formatBits(smoothed)} bits/dim`;
     let warning: DivergenceWarning;
-    if (kind === 'worse-than-uniform') {
+    if (symptom === 'worse-than-uniform') {
       const fatalAt = since + fatalSteps;
       warning = {
-        kind, step, since, bitsPerDim: smoothed, window, threshold: uniformLimit, fatalAt,
+        symptom, step, since, bitsPerDim: smoothed, window, threshold: uniformLimit, fatalAt,
         message: `step ${step}: training is diverging: ${lastN}, worse than a uniform guess (${uniformBitsPerDim} bits/dim) ` +
           `since step ${since}; lower the learning rate (training stops at step ${fatalAt} if it stays above ${uniformLimit})`,
       };
     } else {
       warning = {
-        kind, step, since, bitsPerDim: smoothed, window, threshold: riseLimit, best: best!,
+        symptom, step, since, bitsPerDim: smoothed, window, threshold: riseLimit, best: best!,
         message: `step ${step}: the training loss is rising: ${lastN}, up from ${formatBits(best!.bitsPerDim)} at step ${best!.step} ` +
           `(above ${formatBits(riseLimit)} since step ${since}); if it keeps rising, lower the learning rate`,
       };
     }
     this.active = warning;
-    if (kind === 'worse-than-uniform' && step >= since + fatalSteps) return { status: 'fatal', warning };
+    if (symptom === 'worse-than-uniform' && step >= since + fatalSteps) return { status: 'fatal', warning };
     return { status: 'warning', warning, isNew };
   }
 }

@@ -21,9 +21,9 @@ function watch(steps: number, bits: (step: number) => number, watcher = new Dive
   return verdicts;
 }
 
-/** Steps whose verdict is not 'ok', as "step:status[:new]:kind:since". */
+/** Steps whose verdict is not 'ok', as "step:status[:new]:symptom:since". */
 function events(verdicts: DivergenceVerdict[]): string[] {
-  return verdicts.flatMap((v, i) => v.status === 'ok' ? [] : [`${i + 1}:${v.status}${v.status === 'warning' && v.isNew ? ':new' : ''}:${v.warning.kind}:${v.warning.since}`]);
+  return verdicts.flatMap((v, i) => v.status === 'ok' ? [] : [`${i + 1}:${v.status}${v.status === 'warning' && v.isNew ? ':new' : ''}:${v.warning.symptom}:${v.warning.since}`]);
 }
 
 /**
@@ -52,7 +52,7 @@ describe('divergence watcher', () => {
     assert.deepEqual(all.slice(1, -1), Array.from({ length: 99 }, (_, i) => `${42 + i}:warning:worse-than-uniform:41`));
     assert.equal(all.at(-1), '141:fatal:worse-than-uniform:41');
     const first = (verdicts[40] as { warning: DivergenceWarning }).warning;
-    assert.deepEqual({ ...first, message: '' }, { kind: 'worse-than-uniform', step: 41, since: 41, bitsPerDim: 50, window: 20, threshold: 9, fatalAt: 141, message: '' });
+    assert.deepEqual({ ...first, message: '' }, { symptom: 'worse-than-uniform', step: 41, since: 41, bitsPerDim: 50, window: 20, threshold: 9, fatalAt: 141, message: '' });
     assert.equal(first.message, 'step 41: training is diverging: the median of the last 20 steps is 50.000 bits/dim, worse than a uniform ' +
       'guess (8 bits/dim) since step 41; lower the learning rate (training stops at step 141 if it stays above 9)');
     const fatal = (verdicts[140] as { warning: DivergenceWarning }).warning;
@@ -126,7 +126,7 @@ describe('the trainer and divergence', () => {
     assert.ok(steps.every((s) => Number.isFinite(s.bitsPerDim)), 'divergence without NaN');
     assert.ok(steps[0].bitsPerDim < 8.3 && steps[1].bitsPerDim > 1e6, `${steps[0].bitsPerDim}, then ${steps[1].bitsPerDim}`);
     // Step 1 is the untrained model's ~8; the window's lower median is wild from step 20, its first full window.
-    assert.deepEqual(warnings.map((w) => [w.kind, w.step, w.since]), [['worse-than-uniform', 20, 20]]);
+    assert.deepEqual(warnings.map((w) => [w.symptom, w.step, w.since]), [['worse-than-uniform', 20, 20]]);
     assert.deepEqual(flagged, Array.from({ length: 100 }, (_, i) => 20 + i), 'BatchInfo.divergence on every warned step');
     assert.equal(error.warning.step, 120);
     assert.equal(run.trainer.state.step, 120, 'stopped at the fatal step, 40 steps before the end');
