@@ -34,15 +34,8 @@ export function columnTable(header: string[], rows: Cell[][], options: { caption
     `<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-/** 75 -> "1:15", 3725 -> "1:02:05". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
-}
+/** Durations: one formatter for every output (lib/duration.ts). */
+export { formatDuration } from '../duration';
 
 /** A note box (e.g. the smoke-mode warning). */
 export function noteHtml(text: string, tone: 'info' | 'warn' = 'info'): string {

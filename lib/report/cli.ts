@@ -16,6 +16,7 @@ import * as path from 'path';
 import { Command, InvalidArgumentError } from 'commander';
 import { executeNotebook, NotebookReport, ReportProgress } from './execute';
 import { projectRoot } from './jupyter';
+import { formatDuration } from '../duration';
 
 export interface NotebookTarget {
   name: string;
@@ -48,11 +49,6 @@ export function resolveTarget(arg: string, root = projectRoot()): NotebookTarget
     : `no notebook named "${arg}" in notebooks/ (have: ${names}); pass a path to run another file`);
 }
 
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
 function indent(text: string, by = '    '): string {
   return text.split('\n').map((l) => by + l).join('\n');
 }
@@ -62,14 +58,14 @@ export function formatFailure(report: NotebookReport): string {
   const f = report.failure;
   if (!f) return '';
   const where = f.cell ? ` in code cell ${f.cell.codeCell} of ${f.cell.codeCells} (notebook cell ${f.cell.index + 1})` : '';
-  let text = `FAILED: ${report.name} after ${duration(report.seconds)}${where}\n`;
+  let text = `FAILED: ${report.name} after ${formatDuration(report.seconds)}${where}\n`;
   if (f.source) text += `  cell:\n${indent(f.source.trimEnd())}\n`;
   text += `  error:\n${indent(f.message.trimEnd())}\n`;
   return text;
 }
 
 function progressLine(index: number, count: number, p: ReportProgress): string {
-  let line = `[${index}/${count}] ${p.name} ${duration(p.elapsedSeconds)}`;
+  let line = `[${index}/${count}] ${p.name} ${formatDuration(p.elapsedSeconds)}`;
   if (p.cell) line += ` · cell ${p.cell.codeCell}/${p.cell.codeCells}: ${p.cell.firstLine}`;
   else line += ' · starting the kernel';
   if (p.status && p.cell && /train/.test(p.cell.firstLine)) line += ` · ${p.status}`;
@@ -116,7 +112,7 @@ export async function runReports(targets: NotebookTarget[], options: ReportComma
     });
     if (tty) stream.write('\r\x1b[K');
     if (report.ok) {
-      stream.write(`[${n}/${targets.length}] ${target.name}: done in ${duration(report.seconds)} -> ` +
+      stream.write(`[${n}/${targets.length}] ${target.name}: done in ${formatDuration(report.seconds)} -> ` +
         `${path.relative(process.cwd(), report.html!) || report.html} (${(report.bytes! / 1e6).toFixed(1)} MB)\n`);
     } else {
       stream.write(formatFailure(report));
@@ -127,7 +123,7 @@ export async function runReports(targets: NotebookTarget[], options: ReportComma
   if (targets.length > 1 || failed.length > 0) {
     stream.write(`report: ${reports.length - failed.length} of ${reports.length} succeeded` +
       `${failed.length ? `; failed: ${failed.map((r) => r.name).join(', ')}` : ''} ` +
-      `(${duration(reports.reduce((s, r) => s + r.seconds, 0))} in all)\n`);
+      `(${formatDuration(reports.reduce((s, r) => s + r.seconds, 0))} in all)\n`);
   }
   return reports;
 }

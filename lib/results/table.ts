@@ -10,7 +10,8 @@ import { RESULT_FILE, readResult, ResultRecord } from './result';
 import { ReproduceRun } from './runs';
 import { SUBSET_IMAGES } from './verify';
 import { progressOf } from './partial';
-import { describeProgress, formatDuration, missingData } from './work';
+import { formatSpan } from '../duration';
+import { describeProgress, missingData } from './work';
 
 export type RowStatus =
   | { state: 'done'; result: ResultRecord }
@@ -42,7 +43,7 @@ export function renderRow({ run, status }: TableRow): string {
   const cells = [`\`${run.name}\``, `\`${run.argv.join(' ')}\``];
   if (status.state === 'done') {
     const { result } = status;
-    cells.push(count(result.parameters), String(result.epochs), bitsCell(result), formatDuration(result.wallSeconds), backendCell(result), result.date.slice(0, 10));
+    cells.push(count(result.parameters), String(result.epochs), bitsCell(result), formatSpan(result.wallSeconds), backendCell(result), result.date.slice(0, 10));
   } else {
     const epochs = status.epochsDone !== undefined && status.epochs !== undefined ? `${status.epochsDone} of ${status.epochs}` : '—';
     cells.push(status.parameters !== undefined ? count(status.parameters) : '—', epochs, `pending: ${status.reason}`, '—', '—', '—');

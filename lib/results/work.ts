@@ -10,6 +10,7 @@ import { TaskName } from '../data/dataset';
 import { Checkpoint } from '../train/checkpoint';
 import { readCheckpoint } from '../train/checkpoint-file';
 import { trainConfig } from '../train/config';
+import { formatSpan } from '../duration';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 const LOCK_FILE = '.reproduce.lock';
@@ -55,19 +56,12 @@ export function estimate(work: WorkState): Estimate | undefined {
   return { totalSeconds: first * work.epochs, leftSeconds: first * Math.max(0, work.epochs - work.epochsDone), firstEpochSeconds: first };
 }
 
-/** `42 s`, `12.5 min`, `3.4 h`. */
-export function formatDuration(seconds: number): string {
-  if (seconds < 100) return `${seconds.toFixed(0)} s`;
-  if (seconds < 6000) return `${(seconds / 60).toFixed(1)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
-
 /** What --estimate prints and the table's pending rows say about a run that is not finished. */
 export function describeProgress(work: WorkState): string {
   const time = estimate(work);
   if (!work.checkpoint || !time) return 'not started';
-  return `${work.epochsDone} of ${work.epochs} epochs trained; at the first epoch's ${formatDuration(time.firstEpochSeconds)}, ` +
-    `about ${formatDuration(time.totalSeconds)} in all, ${formatDuration(time.leftSeconds)} left`;
+  return `${work.epochsDone} of ${work.epochs} epochs trained; at the first epoch's ${formatSpan(time.firstEpochSeconds)}, ` +
+    `about ${formatSpan(time.totalSeconds)} in all, ${formatSpan(time.leftSeconds)} left`;
 }
 
 export function sha256File(file: string): string {

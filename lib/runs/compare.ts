@@ -4,7 +4,7 @@
  * lib/notebook/html.ts's columnTable takes the same header and cells), and each run's curves on training
  * images seen, so runs with different batch sizes share an axis. Browser-safe (plain data).
  */
-import { formatDuration } from '../notebook/html';
+import { formatDuration } from '../duration';
 import { SettingDifference, settingDifferences } from './diff';
 import type { RunRecord } from './record';
 

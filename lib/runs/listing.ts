@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import { COMPARISON_NUMERIC, formatBits, formatImages, formatRate, statusText, textTable } from './compare';
-import { formatDuration } from '../notebook/html';
+import { formatDuration } from '../duration';
 import { processGone, StoredRun } from './store';
 
 export const LIST_COLUMNS = ['run', 'source', 'task', 'model', 'images seen', 'test bits/dim', 'images/s', 'time', 'status', 'folder'];

@@ -17,7 +17,8 @@ import { exportRun } from '../../lib/results/export';
 import { readResult } from '../../lib/results/result';
 import { ReproduceRun } from '../../lib/results/runs';
 import { verifyResult } from '../../lib/results/verify';
-import { formatDuration, lockWork } from '../../lib/results/work';
+import { formatSpan } from '../../lib/duration';
+import { lockWork } from '../../lib/results/work';
 import { readCheckpoint } from '../../lib/train/checkpoint-file';
 import { setUpBackend } from '../helpers';
 
@@ -128,7 +129,7 @@ describe('npm run reproduce', () => {
     const { test: measured, parameters, date, backend, wallSeconds } = readResult(path.join(results, 'tiny'));
     const threads = backend.threads === null ? '' : `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`;
     assert.ok(table.includes(`| \`tiny\` | \`${ARGV.join(' ')}\` | ${parameters.toLocaleString('en-US')} | 2 | ${measured.bitsPerDim.toFixed(4)} (32 images) | ` +
-      `${formatDuration(wallSeconds)} | ${backend.name}${threads} | ${date.slice(0, 10)} |`), table.join('\n'));
+      `${formatSpan(wallSeconds)} | ${backend.name}${threads} | ${date.slice(0, 10)} |`), table.join('\n'));
     assert.ok(table.includes(`| \`tiny-later\` | \`${ARGV.join(' ')}\` | — | — | pending: not started | — | — | — |`), table.join('\n'));
   });
 
@@ -138,7 +139,7 @@ describe('npm run reproduce', () => {
     assert.equal(await run(['tiny', 'tiny-later'], { estimate: true, work: stopped, results: estimates }), 0);
     const first = (readJson(path.join(stopped, 'tiny', 'history.json')) as { seconds: number }[])[0].seconds;
     assert.deepEqual(lines.slice(0, 2), [
-      `tiny: 1 of 2 epochs trained; at the first epoch's ${formatDuration(first)}, about ${formatDuration(2 * first)} in all, ${formatDuration(first)} left`,
+      `tiny: 1 of 2 epochs trained; at the first epoch's ${formatSpan(first)}, about ${formatSpan(2 * first)} in all, ${formatSpan(first)} left`,
       'tiny-later: not started',
     ]);
     assert.ok(fs.readFileSync(path.join(estimates, 'README.md'), 'utf8').includes(`pending: ${lines[0].slice('tiny: '.length)} |`));

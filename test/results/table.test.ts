@@ -14,7 +14,8 @@ import { readResult, ResultRecord, writeResult } from '../../lib/results/result'
 import { readRunList, ReproduceRun, RUNS, selectRuns } from '../../lib/results/runs';
 import { renderRow, renderTable, rowFor } from '../../lib/results/table';
 import { verifyResult } from '../../lib/results/verify';
-import { describeProgress, formatDuration } from '../../lib/results/work';
+import { formatSpan } from '../../lib/duration';
+import { describeProgress } from '../../lib/results/work';
 
 const gated: ReproduceRun = RUNS.find((run) => run.name === 'gated-5x30')!;
 const vae: ReproduceRun = RUNS.find((run) => run.name === 'vae-up')!;
@@ -53,7 +54,7 @@ describe('results table', () => {
     assert.equal(progress, "3 of 15 epochs trained; at the first epoch's 10.0 min, about 2.5 h in all, 2.0 h left");
     assert.equal(renderRow({ run: gated, status: { state: 'pending', reason: progress, parameters: 162166, epochsDone: 3, epochs: 15 } }),
       `| \`gated-5x30\` | \`-m gated -e 15 -b 64 -x 5 -k 5 -c 30 -l 0.001\` | 162,166 | 3 of 15 | pending: ${progress} | — | — | — |`);
-    assert.deepEqual([42, 150, 7380].map(formatDuration), ['42 s', '2.5 min', '2.0 h']);
+    assert.deepEqual([42, 150, 7380].map(formatSpan), ['42 s', '2.5 min', '2.0 h']);
   });
 
   test('the full table: every run of the list in its order, CIFAR-10 pending with its reason and command', () => {
