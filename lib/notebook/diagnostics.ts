@@ -23,7 +23,7 @@ import type { NotebookConfig } from './config';
 import { formatDuration, noteHtml } from './html';
 import { interruptible, Interrupts, isInterruption } from './interrupt';
 import { defaultOutputs, Outputs } from './output';
-import { chartHtml, PlotlyFigure, PlotlyTrace } from './plotly';
+import { chartHtml, comparisonLayout, PlotlyFigure, PlotlyTrace } from './plotly';
 import { PrepareOptions, prepare, Session } from './session';
 import { downsample, smooth } from './training-chart';
 
@@ -149,15 +149,7 @@ export function comparisonFigure(histories: { label: string; colour: string; his
   }
   return {
     data,
-    layout: {
-      title: { text: title, font: { size: 15 } },
-      xaxis: { title: { text: 'training step' }, rangemode: 'tozero', zeroline: false },
-      yaxis: { title: { text: 'bits/dim (one pass)' }, type: 'log', tickformat: '.2f' },
-      legend: { orientation: 'h', y: -0.2 },
-      margin: { l: 60, r: 20, t: 40, b: 70 },
-      paper_bgcolor: '#ffffff',
-      plot_bgcolor: '#ffffff',
-    },
+    layout: comparisonLayout(title, 'training step', 'bits/dim (one pass)'),
   };
 }
 

@@ -32,6 +32,19 @@ export interface PlotlyFigure {
   layout: Record<string, unknown>;
 }
 
+/** The layout of the project's comparison charts: a title, the x axis named, bits/dim on a log axis, the legend below. */
+export function comparisonLayout(title: string, xTitle: string, yTitle = 'bits/dim'): Record<string, unknown> {
+  return {
+    title: { text: title, font: { size: 15 } },
+    xaxis: { title: { text: xTitle }, rangemode: 'tozero', zeroline: false },
+    yaxis: { title: { text: yTitle }, type: 'log', tickformat: '.2f' },
+    legend: { orientation: 'h', y: -0.2 },
+    margin: { l: 60, r: 20, t: 40, b: 70 },
+    paper_bgcolor: '#ffffff',
+    plot_bgcolor: '#ffffff',
+  };
+}
+
 /** Marks the bundle's script element (tests count it: once per report). */
 export const PLOTLY_BUNDLE_ATTRIBUTE = 'data-pixel-plotly-bundle';
 /** Marks every chart's container. */

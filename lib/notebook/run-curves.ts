@@ -5,7 +5,7 @@
  * in a comparison of chosen runs (nb.compareRuns). Browser-safe (plain data).
  */
 import type { RunCurve } from '../runs/compare';
-import type { PlotlyFigure, PlotlyTrace } from './plotly';
+import { comparisonLayout, PlotlyFigure, PlotlyTrace } from './plotly';
 import { defaultHalfWidth, downsample, movingAverage } from './training-chart';
 
 /** One colour per run, none of them the live run's blues or its test red. */
@@ -50,14 +50,6 @@ export function runCurveTraces(curves: readonly RunCurve[], options: RunTraceOpt
 export function comparisonFigure(curves: readonly RunCurve[], title: string): PlotlyFigure {
   return {
     data: runCurveTraces(curves),
-    layout: {
-      title: { text: title, font: { size: 15 } },
-      xaxis: { title: { text: 'training images seen' }, rangemode: 'tozero', zeroline: false },
-      yaxis: { title: { text: 'bits/dim' }, type: 'log', tickformat: '.2f' },
-      legend: { orientation: 'h', y: -0.2 },
-      margin: { l: 60, r: 20, t: 40, b: 70 },
-      paper_bgcolor: '#ffffff',
-      plot_bgcolor: '#ffffff',
-    },
+    layout: comparisonLayout(title, 'training images seen'),
   };
 }
