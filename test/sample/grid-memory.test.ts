@@ -2,10 +2,11 @@
  * Memory over many sample grids (issue 16 item 5): a training run draws a grid after every evaluation, and
  * its RSS grew by the grid image's size every time (367 -> 549 MB over 40 evaluations).
  *
- * The CLI's loop awaits only promises that resolve at once (the wasm backend's reads), so Node never gets
+ * The CLI's loop then awaited only promises that resolve at once (the wasm backend's reads), so Node never got
  * to run its process.nextTick queue during a run; whatever a library defers there, and whatever that keeps
- * alive, piles up. This test reproduces those conditions (it checks that the nextTick queue really did not
- * run) and measures memory after full garbage collections.
+ * alive, piled up. (The trainer and samplers now give the event loop a turn every 50 ms, for interrupts.) This
+ * test encodes the PNGs in such a loop (it checks that the nextTick queue really did not run) and measures
+ * memory after full garbage collections.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,38 +38,42 @@ function measure() {
 
 const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-test('20 grids + PNGs without an event-loop turn: array buffers, external memory and the wasm heap stay flat', async (t) => {
+test('20 grids sampled, then 20 PNGs without an event-loop turn: array buffers, external memory and the wasm heap stay flat', async (t) => {
   const model = smallModel('gated', 1);
   const tests = testImages(12, 1);
   // Scale 12 makes the 12 x 12 grid of 6x7 images as large as a CLI MNIST grid (~4 MB of RGBA), so that
   // keeping one image per grid shows clearly, while sampling the tiny images stays cheap.
   const scale = 12;
-  const drawGrid = async (seed: number) => {
-    const grid = await sampleGrid(model, tests, { seed });
-    return gridPng(grid, { ...grid.layout, scale });
-  };
   const sample = await sampleGrid(model, tests, { seed: 0 });
   const rgbaBytes = composeGrid(sample, { ...sample.layout, scale }).data.byteLength;
   assert.ok(rgbaBytes > 3.5 * 2 ** 20, `one grid image is ${rgbaBytes} bytes; the test needs > 3.5 MB for a clear signal`);
+  for (let seed = 0; seed < 2; seed++) gridPng(await sampleGrid(model, tests, { seed }), { ...sample.layout, scale }); // warm-up
+  const grids = 20;
 
-  for (let seed = 0; seed < 2; seed++) await drawGrid(seed); // warm-up: kernels, wasm heap, pools
+  // Sampling: the samplers give the event loop a turn now and then (so an interrupt can stop them); what they
+  // allocate must not pile up either.
   const start = measure();
+  const sampled = [];
+  for (let seed = 0; seed < grids; seed++) sampled.push(await sampleGrid(model, tests, { seed }));
+  const afterSampling = measure();
+
+  // Encoding, as the CLI loop did between two samplings: no event-loop turn, so the nextTick queue never runs.
   let tickRan = false;
   process.nextTick(() => { tickRan = true; });
-  const grids = 20;
-  for (let seed = 0; seed < grids; seed++) await drawGrid(seed);
+  for (const grid of sampled) gridPng(grid, { ...grid.layout, scale });
   const ranDuringLoop = tickRan;
+  sampled.length = 0;
   const end = measure();
 
-  assert.equal(ranDuringLoop, false,
-    'the grid loop gave Node a turn to run its nextTick queue: this test then no longer reproduces the CLI loop, in which it never runs');
-  const report = `after ${grids} grids of ${MB(rgbaBytes)} RGBA each: arrayBuffers ${MB(start.arrayBuffers)} -> ${MB(end.arrayBuffers)}, ` +
+  assert.equal(ranDuringLoop, false, 'the encoding loop gave Node a turn to run its nextTick queue: this test then no longer reproduces a loop in which it never runs');
+  const report = `after ${grids} grids of ${MB(rgbaBytes)} RGBA each: arrayBuffers ${MB(start.arrayBuffers)} -> ${MB(afterSampling.arrayBuffers)} (sampled) -> ${MB(end.arrayBuffers)} (encoded), ` +
     `external ${MB(start.external)} -> ${MB(end.external)}, rss ${MB(start.rss)} -> ${MB(end.rss)}, wasm heap ${MB(start.wasm)} -> ${MB(end.wasm)}`;
   t.diagnostic(report);
-  // Tolerance: less than one grid image in all (20 grids kept alive would be ~80 MB).
+  // Tolerance: less than one grid image in all (20 images kept alive would be ~80 MB).
   assert.ok(end.arrayBuffers - start.arrayBuffers < rgbaBytes, `process.memoryUsage().arrayBuffers grew: ${report}`);
   assert.ok(end.external - start.external < rgbaBytes, `process.memoryUsage().external grew: ${report}`);
   assert.equal(end.wasm, start.wasm, `the wasm heap grew: ${report}`);
+  assert.equal(afterSampling.tensors, start.tensors, `sampling leaked tensors: ${report}`);
   assert.equal(end.tensors, start.tensors, `tensors leaked: ${report}`);
   model.params.dispose();
 });
