@@ -2,7 +2,7 @@
  * "The same model after the full run": what a notebook's model reaches after the original's full run, from the
  * committed `results/NAME` (lib/results, `npm run reproduce`): its test bits/dim, its curves next to this
  * notebook's run on training images seen, and its 12 x 12 grid sampled here from the committed weights. A run
- * not exported yet is shown as pending, with how far its work folder has got.
+ * not exported yet is shown as pending, with how far it has got (its work folder, or the committed partial run).
  *
  * Node only (files).
  */
@@ -15,7 +15,8 @@ import type { EpochRecord } from '../train/trainer';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
 import { GRID_FILE, HISTORY_FILE, readResult, RESULT_FILE, ResultRecord, WEIGHTS_FILE } from '../results/result';
-import { describeProgress, readWork } from '../results/work';
+import { progressOf } from '../results/partial';
+import { describeProgress } from '../results/work';
 import { formatDuration, keyValueTable, noteHtml } from './html';
 import { chartHtml, PlotlyFigure, PlotlyTrace } from './plotly';
 import type { Session } from './session';
@@ -85,9 +86,10 @@ export async function showFullRun(session: Session, name: string, options: FullR
   const dir = path.join(root, 'results', name);
   const { outputs } = session;
   if (!fs.existsSync(path.join(dir, RESULT_FILE))) {
-    const work = readWork(path.join(root, 'runs', 'reproduce', name));
-    outputs.display.html(noteHtml(`The full run ${name} is not in results/ yet (its work folder: ${describeProgress(work)}). ` +
-      `\`npm run reproduce -- ${name}\` trains it (resumably) and commits its weights, history and grid there.`, 'warn'));
+    // Its work folder here, else the partial run committed in results/NAME/partial/.
+    const work = progressOf(path.join(root, 'runs', 'reproduce', name), dir);
+    outputs.display.html(noteHtml(`The full run ${name} is not in results/ yet (so far: ${describeProgress(work)}). ` +
+      `The command npm run reproduce -- ${name} trains it (resumably) and commits its weights, history and grid there.`, 'warn'));
     return;
   }
   const result = readResult(dir);

@@ -32,7 +32,7 @@ test('showFullRun: recorded figures, both curves and a grid from the committed w
   const pending = recordingOutputs();
   await showFullRun({ ...session, outputs: pending }, 'tiny-full', { root });
   const note = htmlToText(htmlOf(pending).join(''));
-  assert.match(note, /The full run tiny-full is not in results\/ yet \(its work folder: not started\)\. `npm run reproduce -- tiny-full` trains it/);
+  assert.match(note, /The full run tiny-full is not in results\/ yet \(so far: not started\)\. The command npm run reproduce -- tiny-full trains it/);
 
   const code = await reproduce({ names: ['tiny-full'], runs: [RUN], results: path.join(root, 'results'), work: path.join(root, 'runs', 'reproduce'), log: () => {} });
   assert.equal(code, 0);
