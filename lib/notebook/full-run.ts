@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { projectRoot } from '../data';
 import { buildModel } from '../models';
 import { loadWeights } from '../train/checkpoint';
 import { readCheckpoint } from '../train/checkpoint-file';
@@ -24,7 +25,7 @@ import { samplingProgress } from './session-view';
 import { TEST_COLOUR, TRAIN_SMOOTH_COLOUR } from './training-chart';
 
 export interface FullRunOptions {
-  /** Folder holding results/ and runs/reproduce/ (default: the project root, where the session's paths resolve). */
+  /** Folder holding results/ and runs/reproduce/ (default: the project root, as for the session's checkpoint). */
   root?: string;
   /** Sample the grid from the committed weights (default true; a smoke run shows the committed grid.png instead). */
   sample?: boolean;
@@ -82,7 +83,7 @@ function resultTable(result: ResultRecord): string {
 
 /** Shows results/NAME next to the session's run; `name` is a run of lib/results/runs.ts (e.g. 'gated-5x30'). */
 export async function showFullRun(session: Session, name: string, options: FullRunOptions = {}): Promise<void> {
-  const root = options.root ?? process.cwd();
+  const root = options.root ?? projectRoot();
   const dir = path.join(root, 'results', name);
   const { outputs } = session;
   if (!fs.existsSync(path.join(dir, RESULT_FILE))) {
