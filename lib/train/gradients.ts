@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hashSeeds } from '../data/random';
+import { variableGradsFreeing } from './backprop';
 import type { Objective } from './objective';
 
 /** Images [N, H, W, C] as raw bytes, and their labels. */
@@ -64,7 +65,7 @@ export async function chunkGradients(
       let trueValue: tf.Scalar | undefined;
       let computed: { value: tf.Scalar; grads: tf.NamedTensorMap };
       try {
-        computed = tf.variableGrads(() => tf.tidy(() => {
+        computed = variableGradsFreeing(() => tf.tidy(() => {
           if (!objective.terms) return tf.mul(objective.loss(x, y, context), weight) as tf.Scalar;
           const terms = objective.terms(x, y, context);
           kept = {};
