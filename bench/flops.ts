@@ -28,11 +28,9 @@ export function convShapes(config: ModelConfig): ConvShape[] {
   const out: ConvShape[] = [];
   if (kind !== 'simple' && kind !== 'gated' && kind !== 'gated-blindspot') throw new Error(`convShapes: ${kind} models are not counted`);
   if (kind === 'simple') {
-    // Each masked k x k convolution runs as its unmasked parts (lib/models/simple.ts): rows above, current row.
+    // Each masked k x k convolution runs as its top k//2+1 rows (lib/models/simple.ts).
     for (let l = 0; l < layers; l++) {
-      const cin = l === 0 ? C : c;
-      if (p > 0) out.push({ name: `layer${l}.above`, kh: p, kw: k, cin, cout: c, readsInput: l === 0 });
-      out.push({ name: `layer${l}.row`, kh: 1, kw: p + 1, cin, cout: c, readsInput: l === 0 });
+      out.push({ name: `layer${l}.masked`, kh: p + 1, kw: k, cin: l === 0 ? C : c, cout: c, readsInput: l === 0 });
     }
   } else if (kind === 'gated' || kind === 'gated-blindspot') {
     const rows = kind === 'gated' ? p + 1 : p;

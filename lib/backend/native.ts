@@ -28,8 +28,8 @@ import { nativeEltwiseKernels } from './native-eltwise';
 export interface NativeAddon {
   info(): { onednn: string; threads: number; isa: string };
   setThreads(count: number): void;
-  /** kind 0: x, w -> y; 1: dy, w -> dx; 2: x, dy -> dw. dims: see native/src/conv.cc. */
-  conv2d(kind: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[]): void;
+  /** kind 0: x, w -> y; 1: dy, w -> dx; 2: x, dy -> dw; 3: x, w, bias -> y. dims: see native/src/conv.cc. */
+  conv2d(kind: 0 | 1 | 2 | 3, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], bias?: Float32Array): void;
   matMul(a: Float32Array, b: Float32Array, out: Float32Array, dims: number[]): void;
   clearCache(): void;
   cacheSize(): number;
@@ -174,6 +174,21 @@ function conv2D(args: KernelArgs): TensorInfo {
   return out;
 }
 
+/** Convolution plus a bias of one value per output channel (lib/ops/conv-bias.ts); other fusions run on wasm. */
+function fusedConv2D(args: KernelArgs): TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { x, filter, bias, preluActivationWeights } = args.inputs;
+  const attrs = (args.attrs ?? {}) as unknown as ConvAttrs & { activation?: string };
+  const ci = convInfo(x.shape, filter.shape, attrs);
+  const plainBias = bias !== undefined && bias.dtype === 'float32' && size(bias.shape) === ci.outChannels && bias.shape.length <= 1;
+  if (!plainBias || preluActivationWeights || (attrs.activation ?? 'linear') !== 'linear' || !convSupported(ci, attrs, x, filter)) {
+    return onWasm('FusedConv2D', args) as TensorInfo;
+  }
+  const out = backend.makeOutput(ci.outShape, 'float32');
+  addon().conv2d(3, f32(backend, x), f32(backend, filter), f32(backend, out), convDims(ci), f32(backend, bias));
+  return out;
+}
+
 function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { dy, filter } = args.inputs;
@@ -218,6 +233,7 @@ function batchMatMul(args: KernelArgs): TensorInfo {
 
 const OVERRIDES: Record<string, Kernel> = {
   Conv2D: conv2D,
+  FusedConv2D: fusedConv2D,
   Conv2DBackpropInput: conv2DBackpropInput,
   Conv2DBackpropFilter: conv2DBackpropFilter,
   BatchMatMul: batchMatMul,

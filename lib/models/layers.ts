@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params';
+import { conv2dWithBias } from '../ops/conv-bias';
 import { gatedActivation } from '../ops/gated-activation';
 
 /** Zero padding [top, bottom, left, right]. */
@@ -37,8 +38,7 @@ export function maskedWeight(conv: Conv): tf.Tensor4D {
 /** conv with explicit zero padding, stride 1: [N, H, W, in] -> [N, H', W', out]. */
 export function applyConv(conv: Conv, x: tf.Tensor4D): tf.Tensor4D {
   const [top, bottom, left, right] = conv.padding;
-  const y = tf.conv2d(x, maskedWeight(conv), 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-  return tf.add(y, conv.bias);
+  return conv2dWithBias(x, maskedWeight(conv), conv.bias as tf.Tensor1D, [[0, 0], [top, bottom], [left, right], [0, 0]]);
 }
 
 /** Gated activation tanh(a) * sigmoid(b), where a and b are the two channel halves: [.., 2c] -> [.., c]. */

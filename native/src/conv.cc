@@ -73,7 +73,7 @@ std::string key(const char* kind, const std::vector<int64_t>& dims) {
   return k.str();
 }
 
-enum ConvKind { kForward = 0, kBackpropInput = 1, kBackpropFilter = 2 };
+enum ConvKind { kForward = 0, kBackpropInput = 1, kBackpropFilter = 2, kForwardBias = 3 };
 
 std::unique_ptr<Cached> makeConv(ConvKind kind, const std::vector<int64_t>& d) {
   const int64_t N = d[0], H = d[1], W = d[2], C = d[3], Kh = d[4], Kw = d[5], Co = d[6], Ho = d[7], Wo = d[8];
@@ -89,7 +89,18 @@ std::unique_ptr<Cached> makeConv(ConvKind kind, const std::vector<int64_t>& d) {
                                strides, padL, padR);
   convolution_forward::primitive_desc fpd(fd, eng);
   auto c = std::make_unique<Cached>();
-  if (kind == kForward) {
+  if (kind == kForwardBias) {
+    // The bias is added as the primitive writes its output: no second pass over the output.
+    const memory::desc biasMd({Co}, dt::f32, tag::x);
+    convolution_forward::desc bd(prop_kind::forward_training, algorithm::convolution_direct, srcAny, weiAny, biasMd,
+                                 dstAny, strides, padL, padR);
+    convolution_forward::primitive_desc bpd(bd, eng);
+    c->prim = convolution_forward(bpd);
+    c->operands.push_back(operand(DNNL_ARG_SRC, false, srcPlain, bpd.src_desc()));
+    c->operands.push_back(operand(DNNL_ARG_WEIGHTS, false, weiPlain, bpd.weights_desc()));
+    c->operands.push_back(operand(DNNL_ARG_BIAS, false, biasMd, bpd.bias_desc()));
+    c->operands.push_back(operand(DNNL_ARG_DST, true, dstPlain, bpd.dst_desc()));
+  } else if (kind == kForward) {
     c->prim = convolution_forward(fpd);
     c->operands.push_back(operand(DNNL_ARG_SRC, false, srcPlain, fpd.src_desc()));
     c->operands.push_back(operand(DNNL_ARG_WEIGHTS, false, weiPlain, fpd.weights_desc()));
@@ -124,26 +135,33 @@ std::string dnnlMessage(const dnnl::error& e) {
 
 }  // namespace
 
-// conv2d(kind, a, b, out, dims): kind 0 forward (x, w -> y), 1 input gradient (dy, w -> dx), 2 filter gradient
-// (x, dy -> dw); dims [N, H, W, C, Kh, Kw, Co, Ho, Wo, strideH, strideW, padTop, padBottom, padLeft, padRight,
-// blocked]. Tensors: x [N, H, W, C], w [Kh, Kw, C, Co], y [N, Ho, Wo, Co].
+// conv2d(kind, a, b, out, dims[, bias]): kind 0 forward (x, w -> y), 1 input gradient (dy, w -> dx), 2 filter
+// gradient (x, dy -> dw), 3 forward with a bias (x, w, bias -> y); dims [N, H, W, C, Kh, Kw, Co, Ho, Wo, strideH,
+// strideW, padTop, padBottom, padLeft, padRight, blocked]. Tensors: x [N, H, W, C], w [Kh, Kw, C, Co],
+// y [N, Ho, Wo, Co], bias [Co].
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int kind = info[0].As<Napi::Number>().Int32Value();
-  if (kind < 0 || kind > 2) throw Napi::RangeError::New(env, "pixel_native.conv2d: kind must be 0, 1 or 2");
+  if (kind < 0 || kind > 3) throw Napi::RangeError::New(env, "pixel_native.conv2d: kind must be 0, 1, 2 or 3");
   F32View a = f32Arg(info, 1, "a"), b = f32Arg(info, 2, "b"), out = f32Arg(info, 3, "out");
   std::vector<int64_t> d = intsArg(info, 4, "dims");
   if (d.size() != 16) throw Napi::RangeError::New(env, "pixel_native.conv2d: dims must have 16 entries");
   const size_t xs = d[0] * d[1] * d[2] * d[3], ws = d[4] * d[5] * d[3] * d[6], ys = d[0] * d[7] * d[8] * d[6];
-  static const char* names[] = {"Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"};
+  static const char* names[] = {"Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "FusedConv2D"};
   const char* name = names[kind];
-  const size_t sizes[3][3] = {{xs, ws, ys}, {ys, ws, xs}, {xs, ys, ws}};
+  const size_t sizes[4][3] = {{xs, ws, ys}, {ys, ws, xs}, {xs, ys, ws}, {xs, ws, ys}};
   requireLength(env, a, sizes[kind][0], name, "first input");
   requireLength(env, b, sizes[kind][1], name, "second input");
   requireLength(env, out, sizes[kind][2], name, "output");
+  std::vector<float*> pointers = {a.data, b.data, out.data};
+  if (kind == kForwardBias) {
+    F32View bias = f32Arg(info, 5, "bias");
+    requireLength(env, bias, static_cast<size_t>(d[6]), name, "bias");
+    pointers = {a.data, b.data, bias.data, out.data};
+  }
   try {
     Cached& c = cached(key(name, d), [&] { return makeConv(static_cast<ConvKind>(kind), d); });
-    run(c, {a.data, b.data, out.data});
+    run(c, pointers);
   } catch (const dnnl::error& e) {
     throw Napi::Error::New(env, std::string("pixel_native ") + name + ": oneDNN failed: " + dnnlMessage(e));
   }

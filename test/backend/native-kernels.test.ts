@@ -1,9 +1,9 @@
 /**
  * The native backend's kernels (lib/backend/native.ts: oneDNN through native/) against the pure-JS cpu
  * backend: forward values and the gradients of a weighted sum through tf.grads (so Conv2D, both convolution
- * gradients and BatchMatMul with every transpose flag), on the convolutions our models run (gated (k//2+1) x k
- * and 1 x (k//2+1) kernels, the blind-spot and simple models' k//2 x k kernels over the rows above, 1x1, the
- * PixelVAE's 3x3) and on random shapes, strides and paddings with odd sizes and batch 1. Relative error =
+ * gradients and BatchMatMul with every transpose flag), on the convolutions our models run (gated and simple
+ * (k//2+1) x k and gated 1 x (k//2+1) kernels, the blind-spot model's k//2 x k kernels over the rows above, 1x1,
+ * the PixelVAE's 3x3; with and without the bias of lib/ops/conv-bias.ts) and on random shapes, strides and paddings with odd sizes and batch 1. Relative error =
  * max |native - cpu| / max |cpu|, required <= 1e-4. Each case also checks that the addon ran it (call counts),
  * so a silent fallback to the wasm kernels cannot pass for native.
  *
@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon, nativeKernelNames, registerNativeBackend } from '../../lib/backend/native';
+import { conv2dWithBias, ExplicitPadding } from '../../lib/ops/conv-bias';
 import { softmaxCrossEntropy, softmaxCrossEntropyReference } from '../../lib/ops/softmax-cross-entropy';
 import { nativeOrSkip } from './native-require';
 import { mulberry32 } from '../../lib/data/random';
@@ -79,11 +80,11 @@ const CONV_CALLS = ['conv2d:0', 'conv2d:1', 'conv2d:2'];
 function modelCases(k: number, B: number, H: number, W: number, C: number, Co: number): ConvCase[] {
   const p = Math.floor(k / 2);
   return [
-    // gated vertical stack: (k//2+1) x k over the current row and those above
+    // gated vertical stack and the simple model's masked kernel: (k//2+1) x k over the current row and those above
     { B, H, W, C, Co, Kh: p + 1, Kw: k, s: 1, pad: [[0, 0], [p, 0], [p, p], [0, 0]] },
-    // blind-spot vertical stack and the simple model's part over the rows above: k//2 x k
+    // blind-spot vertical stack: k//2 x k over the rows above
     { B, H, W, C, Co, Kh: p, Kw: k, s: 1, pad: [[0, 0], [p, 0], [p, p], [0, 0]] },
-    // gated horizontal stack and the simple model's part on the current row: 1 x (k//2+1)
+    // gated horizontal stack: 1 x (k//2+1)
     { B, H, W, C, Co, Kh: 1, Kw: p + 1, s: 1, pad: [[0, 0], [0, 0], [p, 0], [0, 0]] },
     // links, outputs, condition maps: 1x1
     { B, H, W, C, Co, Kh: 1, Kw: 1, s: 1, pad: [[0, 0], [0, 0], [0, 0], [0, 0]] },
@@ -110,7 +111,7 @@ describe('native kernels vs cpu backend', () => {
     assert.match(s.info!.onednn, /^\d+\.\d+\.\d+$/);
     assert.ok(s.info!.threads >= 1);
     assert.ok(s.info!.isa.length > 0);
-    for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul']) {
+    for (const k of ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul']) {
       assert.ok(nativeKernelNames().includes(k), `${k} is not a native kernel`);
       assert.ok(tf.getKernel(k, 'native'), `${k} not registered for native`);
     }
@@ -127,6 +128,22 @@ describe('native kernels vs cpu backend', () => {
       for (const [B, C, Co] of [[1, 1, 7], [2, 3, 30], [1, 15, 9], [2, 30, 60]]) {
         for (const c of modelCases(k, B, 7, 9, C, Co)) {
           await compare(`conv2d ${JSON.stringify(c)}`, convInputs(c, seed), (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), 1000 + seed, CONV_CALLS);
+          seed++;
+        }
+      }
+    }
+  });
+
+  test('conv2dWithBias (FusedConv2D: the bias added in oneDNN) and its gradients (x, w and the bias): model convolutions, k = 3, 5', async (t) => {
+    if (!nativeOrSkip(t)) return;
+    let seed = 200;
+    for (const k of [3, 5]) {
+      for (const [B, C, Co] of [[1, 1, 7], [2, 30, 60]]) {
+        for (const c of modelCases(k, B, 6, 7, C, Co)) {
+          const bias: Input = { values: randomArray(mulberry32(seed + 50), Co), shape: [Co] };
+          const pad = c.pad as ExplicitPadding;
+          await compare(`conv2dWithBias ${JSON.stringify(c)}`, [...convInputs(c, seed), bias],
+            (x, w, b) => conv2dWithBias(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, pad), 1000 + seed, ['conv2d:3', 'conv2d:1', 'conv2d:2', 'sumRows']);
           seed++;
         }
       }

@@ -1,5 +1,5 @@
 /**
- * The simple PixelCNN computes each masked k x k convolution as two unmasked parts (rows above, current row):
+ * The simple PixelCNN computes each masked k x k convolution over its top k//2+1 rows only (the rows below are masked out):
  * its logits must equal the original formulation, a full k x k convolution with the masked kernel, on the
  * same weights.
  */
