@@ -344,7 +344,7 @@ async function main(): Promise<void> {
     sampling_naive_extrapolated: true,
     sampling_speedup: sampling?.speedup ?? null,
     sampling: sampling ?? (samplingError ? { error: samplingError } : null),
-    conv_flops_method: 'per convolution 2*N*H*W*Kh*Kw*Cin*Cout (colour-masked taps included; spatially masked taps are not computed by either of our models); one training step = forward + dW of all + dX of all but the input-reading convolutions (bench/flops.ts); ' +
+    conv_flops_method: 'per convolution 2*N*H*W*Kh*Kw*Cin*Cout (colour-masked taps included, and the k//2 zero taps of the simple model right of the centre; the rows below the centre, all masked, are computed by neither of our models); one training step = forward + dW of all + dX of all but the input-reading convolutions (bench/flops.ts); ' +
       'GFLOP/s = that / median step time (the step also does non-convolution work, so this understates the convolutions\' own rate). PyTorch runs full k x k / 1 x k masked kernels (more FLOPs), counted the same way with hooks.',
     conv_gflop_per_step: perConfig((n) => ours[n]?.result?.convGflopPerStep ?? fallback[n]?.result?.convGflopPerStep ?? null),
     achieved_conv_gflops: perConfig((n) => ours[n]?.result?.achievedConvGflops ?? null),
