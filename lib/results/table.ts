@@ -12,6 +12,7 @@ import { SUBSET_IMAGES } from './verify';
 import { progressOf } from './partial';
 import { formatSpan } from '../duration';
 import { describeProgress, missingData } from './work';
+import { writeReadmeBlock } from './readme-block';
 
 export type RowStatus =
   | { state: 'done'; result: ResultRecord }
@@ -105,10 +106,15 @@ export function rowFor(run: ReproduceRun, resultsRoot: string, workRoot: string)
   return { run, status: { state: 'pending', reason, ...known } };
 }
 
-/** Rewrites `resultsRoot/README.md` from the files; returns its text. */
+/**
+ * Rewrites `resultsRoot/README.md` from the files, and the results block of the README beside `resultsRoot` (the
+ * project's, lib/results/readme-block.ts) where it has one; returns the table's text.
+ */
 export function writeTable(runs: readonly ReproduceRun[], resultsRoot: string, workRoot: string): string {
-  const text = renderTable(runs.map((run) => rowFor(run, resultsRoot, workRoot)));
+  const rows = runs.map((run) => rowFor(run, resultsRoot, workRoot));
+  const text = renderTable(rows);
   fs.mkdirSync(resultsRoot, { recursive: true });
   writeFileAtomic(path.join(resultsRoot, 'README.md'), text);
+  writeReadmeBlock(rows, resultsRoot);
   return text;
 }

@@ -1,5 +1,5 @@
 /**
- * results/README.md's rows from result.json records (exact text), the run list and its checks, and bad input:
+ * results/README.md's rows and README.md's results block from result.json records (exact text), the run list and its checks, and bad input:
  * a missing or corrupt result.json, a bad runs file or bad flags name the file and the field.
  */
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import { parseRunArgv } from '../../lib/results/argv';
 import { backendThreads } from '../../lib/results/export';
 import { readResult, ResultRecord, writeResult } from '../../lib/results/result';
 import { readRunList, ReproduceRun, RUNS, selectRuns } from '../../lib/results/runs';
+import { BLOCK_BEGIN, BLOCK_END, readmeBlock, renderReadmeBlock, replaceReadmeBlock } from '../../lib/results/readme-block';
 import { renderRow, renderTable, rowFor } from '../../lib/results/table';
 import { verifyResult } from '../../lib/results/verify';
 import { formatSpan } from '../../lib/duration';
@@ -72,6 +73,30 @@ describe('results table', () => {
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  test("README's results block: exact rows and grids; rewritten between its markers only; missing markers named", () => {
+    const rows = [
+      { run: gated, status: { state: 'done' as const, result: record() } },
+      { run: vae, status: { state: 'pending' as const, reason: 'x', parameters: 1, epochsDone: 3, epochs: 15 } },
+    ];
+    const block = renderReadmeBlock(rows, 'results');
+    assert.equal(block, [
+      BLOCK_BEGIN,
+      '| run | flags | test bits/dim | epochs | wall time |',
+      '|---|---|---|---|---|',
+      '| `gated-5x30` | `-m gated -e 15 -b 64 -x 5 -k 5 -c 30 -l 0.001` | **1.0235** | 15 | 2.0 h |',
+      '| `vae-up` | `-m vae-up -e 15 -b 64 -x 5 -k 5 -c 30 -l 0.001 --posterior-logvar-init -4 --free-bits 0.5` | pending | 3 of 15 | — |',
+      '',
+      '`gated-5x30` after the full run (top half sampled from scratch, bottom half completing the top half of test images):',
+      '',
+      '<img src="results/gated-5x30/grid.png" alt="gated-5x30: 12x12 grid" width="880">',
+      BLOCK_END,
+    ].join('\n'));
+    const readme = `# Title\n\ntext\n${BLOCK_BEGIN}\nold\n${BLOCK_END}\n\n## After\n`;
+    assert.equal(replaceReadmeBlock(readme, block, 'R.md'), `# Title\n\ntext\n${block}\n\n## After\n`);
+    assert.equal(readmeBlock(replaceReadmeBlock(readme, block, 'R.md')), block);
+    assert.throws(() => replaceReadmeBlock('# no markers\n', block, '/p/README.md'), /\/p\/README\.md: expected the marker lines/);
   });
 
   test('backend threads are read from the description', () => {
