@@ -78,9 +78,9 @@ export function variableGradsFreeing(f: () => tf.Scalar, variables: tf.Variable[
   const xs = variables.filter((v) => v.trainable);
   if (xs.length === 0) throw new Error('variableGradsFreeing: none of the variables is trainable');
   const y = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => engine.tidy('forward', f));
-  if (!(y instanceof tf.Tensor) || y.rank !== 0) throw new Error(`variableGradsFreeing: the loss must be a scalar tensor, got ${y instanceof tf.Tensor ? `rank ${y.rank}` : typeof y}`);
   const tape: TapeNode[] = (engine.state as { activeTape: TapeNode[] | null }).activeTape ?? []; // startTape made it
   try {
+    if (!(y instanceof tf.Tensor) || y.rank !== 0) throw new Error(`variableGradsFreeing: the loss must be a scalar tensor, got ${y instanceof tf.Tensor ? `rank ${y.rank}` : typeof y}`);
     const grads = engine.tidy('backward', () => backward(nodesBetween(tape, xs, y), xs, y));
     return { value: y, grads };
   } finally {
@@ -120,7 +120,7 @@ function backward(path: PathNode[], xs: tf.Variable[], y: tf.Scalar): tf.NamedTe
       gradOf.delete(o.id);
       if (g) garbage.push(g);
     }
-    for (const t of garbage.splice(0)) if (!stored(t)) t.dispose();
+    for (const t of garbage) if (!stored(t)) t.dispose();
     for (const t of node.saved ?? []) t.dispose();
   }
   const grads: tf.NamedTensorMap = {};
