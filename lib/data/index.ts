@@ -21,6 +21,9 @@ import { loadCifar10 } from './cifar';
 import { loadImagenet64 } from './imagenet64';
 import type { ProgressCallback } from './progress';
 import { defaultProgress } from './progress';
+import { projectRoot } from '../project-root';
+
+export { projectRoot };
 
 export * from './dataset';
 export * from './batches';
@@ -58,28 +61,6 @@ export interface LoadDatasetOptions {
   md5?: string;
   /** Keep at most this many examples per split (imagenet64: only this many images are decoded). */
   maxPerSplit?: number;
-}
-
-function isProjectRoot(dir: string): boolean {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
-    return pkg.name === 'pixel-notebooks';
-  } catch {
-    return false;
-  }
-}
-
-/** The project's root folder (holding package.json "pixel-notebooks"); the working directory if not found. */
-export function projectRoot(): string {
-  const starts = [typeof __dirname === 'string' ? __dirname : undefined, process.cwd()];
-  for (const start of starts) {
-    if (start === undefined) continue;
-    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-      if (isProjectRoot(dir)) return dir;
-      if (path.dirname(dir) === dir) break;
-    }
-  }
-  return process.cwd();
 }
 
 /** The default download cache: <project>/datasets/cache. */

@@ -8,10 +8,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** The project root: the folder holding package.json "pixel-notebooks" (two levels above this file). */
-export function projectRoot(): string {
-  return path.resolve(__dirname, '..', '..');
-}
+import { projectRoot } from '../project-root';
+
+export { projectRoot };
 
 /**
  * The `jupyter` to run: $PIXEL_JUPYTER, else Debian's /usr/bin/jupyter (the `python3` on PATH may be another
