@@ -359,7 +359,7 @@ async function main(): Promise<void> {
       machine: corePeak * machine.cores,
       for_our_threads: ourPeak,
       backend_matmul_measured: matMulGflops,
-      backend_matmul_method: 'best of repeated 1024x1024x1024 tf.matMul calls on the chosen backend (wasm: XNNPACK, 128-bit SIMD, 1 thread)',
+      backend_matmul_method: 'best of repeated 1024x1024x1024 tf.matMul calls on the chosen backend (native: oneDNN on its threads; wasm: XNNPACK, 128-bit SIMD, 1 thread)',
     },
     memory: {
       train_peak_rss_bytes: perConfig((n) => ours[n]?.result?.peakRssBytes ?? null),
