@@ -350,7 +350,7 @@ async function main(): Promise<void> {
     achieved_conv_gflops: perConfig((n) => ours[n]?.result?.achievedConvGflops ?? null),
     conv_kernel_gflops: perConfig((n) => ours[n]?.result?.profile?.convKernelGflops ?? null),
     conv_time_fraction: perConfig((n) => { const p = ours[n]?.result?.profile; return p ? p.convMs / p.stepMs : null; }),
-    conv_kernel_method: 'one extra training step under tf.profile: FLOPs of each Conv2D / Conv2DBackpropInput / Conv2DBackpropFilter call from its shapes, divided by the time spent in those kernels; conv_time_fraction = that time / the profiled step\'s wall time',
+    conv_kernel_method: 'one extra training step under tf.profile: FLOPs of each Conv2D / FusedConv2D / Conv2DBackpropInput / Conv2DBackpropFilter call from its shapes, divided by the time spent in those kernels; conv_time_fraction = that time / the profiled step\'s wall time',
     torch_conv_gflop_per_step: perConfig((n) => torch[n]?.result?.conv_gflop_per_step ?? null),
     torch_achieved_conv_gflops: perConfig((n) => torch[n]?.result?.achieved_conv_gflops ?? null),
     peak_gflops: {

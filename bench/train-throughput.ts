@@ -80,7 +80,7 @@ export interface StepProfile {
   stepMs: number;
   /** Sum of all kernel times; stepMs minus this is tfjs/JS overhead outside kernels. */
   kernelMs: number;
-  /** Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter together. */
+  /** Conv2D (or FusedConv2D: with its bias, lib/ops/conv-bias.ts), Conv2DBackpropInput and Conv2DBackpropFilter together. */
   convMs: number;
   convGflop: number;
   /** The convolution kernels' own rate: convGflop / convMs. */
@@ -89,13 +89,13 @@ export interface StepProfile {
   kernels: KernelTime[];
 }
 
-const CONV_KERNELS = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 
 /** FLOPs of one profiled convolution call: 2 x (elements of the forward output, i.e. dy) x Kh x Kw x Ci. */
 function convCallFlops(name: string, inputShapes: number[][], outputShapes: number[][]): number {
   const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
   let dy: number[], filter: number[];
-  if (name === 'Conv2D') [dy, filter] = [outputShapes[0], inputShapes[1]];
+  if (name === 'Conv2D' || name === 'FusedConv2D') [dy, filter] = [outputShapes[0], inputShapes[1]]; // fused: x, filter, bias -> y
   else if (name === 'Conv2DBackpropInput') [dy, filter] = [inputShapes[0], inputShapes[1]];
   else [dy, filter] = [inputShapes[1], outputShapes[0]];
   return 2 * prod(dy) * filter[0] * filter[1] * filter[2];

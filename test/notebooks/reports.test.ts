@@ -24,6 +24,9 @@ const NOTEBOOKS = ['01-simple', '02-gated', '03-conditional'];
 /** Notebooks run in the same smoke command but checked by their own test (not one model's chart and grid). */
 const OTHER_NOTEBOOKS = ['04-vae', '05-blind-spot'];
 const ALL_NOTEBOOKS = [...NOTEBOOKS, ...OTHER_NOTEBOOKS];
+/** The full run each model notebook ends with (nb.showFullRun); once it is in results/, it adds a chart and its grid. */
+const FULL_RUNS: Record<string, string> = { '01-simple': 'simple-5x30', '02-gated': 'gated-5x30', '03-conditional': 'conditional-5x30', '04-vae': 'vae-up' };
+const fullRunShown = (notebook: string): number => (fs.existsSync(path.join(root, 'results', FULL_RUNS[notebook], 'result.json')) ? 1 : 0);
 
 /** `In [1]` ... `In [n]`, one per code cell of the notebook: every cell ran, in order. */
 function expectedPrompts(name: string): string[] {
@@ -85,8 +88,13 @@ for (const name of NOTEBOOKS) {
     assert.doesNotMatch(html, /<script[^>]+src=/, 'no external scripts');
     assert.doesNotMatch(html, /<link[^>]+href="(https?:|file:)/, 'no external stylesheets');
     const found = charts(html);
-    // The training chart (its last live state); 02-gated also compares its recorded run with 01-simple's.
-    assert.equal(found.length, name === '02-gated' ? 2 : 1, 'one training chart (and the comparison)');
+    // The training chart (its last live state); 02-gated also compares its recorded run with 01-simple's; a
+    // finished full run adds its curves beside this run's, last.
+    assert.equal(found.length, (name === '02-gated' ? 2 : 1) + fullRunShown(name), 'one training chart (and the comparison, and the full run)');
+    if (fullRunShown(name)) {
+      const fullCurves = found[found.length - 1].data.filter((trace) => trace.x.length > 0);
+      assert.ok(fullCurves.length >= 2 && fullCurves.every((trace) => trace.y.every((v) => v > 0 && v < 9)), "the full run's curves beside this run's");
+    }
     if (name === '02-gated') {
       const compared = found[1].data.filter((trace) => trace.x.length > 0);
       assert.ok(compared.length >= 1 && compared.every((trace) => trace.y.every((v) => v > 0 && v < 9)), 'the comparison draws the recorded runs');
@@ -97,7 +105,7 @@ for (const name of NOTEBOOKS) {
     assert.equal(testTrace.y.length, 2, 'a test point per epoch');
     for (const v of [...train.y, ...testTrace.y]) assert.ok(v > 0 && v < 9, `bits/dim ${v}`);
     const images = pngs(html);
-    assert.equal(images.length, name === '03-conditional' ? 2 : 1, 'the sample grid (and the class grid)');
+    assert.equal(images.length, (name === '03-conditional' ? 2 : 1) + fullRunShown(name), "the sample grid (and the class grid, and the full run's)");
     assert.ok(images[0].width > 4 * 56 && images[0].height > 4 * 56, `grid ${images[0].width}x${images[0].height}`);
     if (name === '03-conditional') assert.ok(images[1].height > 10 * 56, 'ten class rows');
     const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
@@ -119,12 +127,12 @@ test('04-vae: the negative ELBO chart with reconstruction and KL (KL in its own 
   const html = fs.readFileSync(path.join(outDir, '04-vae.html'), 'utf8');
   assert.equal(html.split(`${PLOTLY_BUNDLE_ATTRIBUTE}=`).length - 1, 1, 'plotly.js inlined exactly once');
   const found = charts(html);
-  assert.equal(found.length, 1, 'one training chart (its last live state)');
+  assert.equal(found.length, 1 + fullRunShown('04-vae'), 'one training chart (its last live state; and the full run\'s)');
   const traces = new Map(found[0].data.map((t) => [t.name, t]));
   assert.equal(found[0].data[0].x.length, 8, 'smoke: 2 epochs x 4 steps');
   for (const name of ['test', 'reconstruction (test)', 'KL (test)']) assert.equal(traces.get(name)?.y.length, 2, `${name}: a point per epoch`);
   assert.equal((traces.get('KL (train, smoothed)') as { yaxis?: string } | undefined)?.yaxis, 'y2', 'the KL in the lower panel');
-  assert.equal(pngs(html).length, 4, 'grid, reconstructions, fixed-z rows, interpolation');
+  assert.equal(pngs(html).length, 4 + fullRunShown('04-vae'), 'grid, reconstructions, fixed-z rows, interpolation (and the full run\'s grid)');
   const prompts = html.match(/In&nbsp;\[[^\]]*\]/g) ?? [];
   assert.deepEqual(prompts, expectedPrompts('04-vae'));
   assert.equal(html.split('class="pixel-live-data"').length - 1, 1, 'the live sampler widget (encoder, decoder and PixelCNN weights) is embedded');
@@ -190,8 +198,8 @@ test('headless Chromium draws the chart and loads the grid image of a report', {
   assert.equal(info.plotly, 'object', 'plotly.js loaded from the inlined bundle');
   assert.ok(info.chart && info.plot, 'the chart container and its plot area exist');
   assert.equal(info.traces, 3, 'three traces drawn');
-  assert.equal(info.images.length, 1);
-  assert.ok(info.images[0].w > 0 && info.images[0].h > 0, `the grid image loads (naturalWidth ${info.images[0].w})`);
+  assert.equal(info.images.length, 1 + fullRunShown('02-gated'), "the grid (and the full run's)");
+  for (const image of info.images) assert.ok(image.w > 0 && image.h > 0, `the grid image loads (naturalWidth ${image.w})`);
 
   const shotFile = path.join(work, 'shot.png');
   const shot = chromium([`--window-size=${width},${height}`, `--screenshot=${shotFile}`, `file://${page}`], fs.mkdtempSync(path.join(work, 'chrome-')));
