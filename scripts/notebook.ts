@@ -13,7 +13,8 @@ import { randomBytes } from 'crypto';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
-import { checkJupyterSetup, jupyterCommand, jupyterEnv, projectRoot } from '../lib/report/jupyter';
+import { projectRoot } from '../lib/project-root';
+import { checkJupyterSetup, jupyterCommand, jupyterEnv } from '../lib/report/jupyter';
 
 function flag(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);

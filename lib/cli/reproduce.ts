@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError } from 'commander';
-import { projectRoot } from '../data';
+import { projectRoot } from '../project-root';
 import { Dataset } from '../data/dataset';
 import { disposeRun } from '../train/run';
 import { parseRunArgv } from '../results/argv';

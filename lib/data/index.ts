@@ -23,8 +23,6 @@ import type { ProgressCallback } from './progress';
 import { defaultProgress } from './progress';
 import { projectRoot } from '../project-root';
 
-export { projectRoot };
-
 export * from './dataset';
 export * from './batches';
 export * from './random';

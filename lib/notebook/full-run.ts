@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { projectRoot } from '../data';
+import { projectRoot } from '../project-root';
 import { buildModel } from '../models';
 import { loadWeights } from '../train/checkpoint';
 import { readCheckpoint } from '../train/checkpoint-file';

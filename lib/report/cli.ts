@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError } from 'commander';
 import { executeNotebook, NotebookReport, ReportProgress } from './execute';
-import { projectRoot } from './jupyter';
+import { projectRoot } from '../project-root';
 import { formatDuration } from '../duration';
 
 export interface NotebookTarget {

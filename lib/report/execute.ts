@@ -13,7 +13,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic-file';
-import { checkJupyterSetup, jupyterCommand, jupyterEnv, projectRoot } from './jupyter';
+import { projectRoot } from '../project-root';
+import { checkJupyterSetup, jupyterCommand, jupyterEnv } from './jupyter';
 
 export interface CellInfo {
   /** Index among all cells. */

@@ -10,8 +10,6 @@ import * as path from 'path';
 
 import { projectRoot } from '../project-root';
 
-export { projectRoot };
-
 /**
  * The `jupyter` to run: $PIXEL_JUPYTER, else Debian's /usr/bin/jupyter (the `python3` on PATH may be another
  * Python without Jupyter), else `jupyter` from PATH.

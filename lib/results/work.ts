@@ -5,7 +5,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CIFAR10_ARCHIVE, defaultCacheDirectory, FASHION_MNIST_DEFAULT_DIRECTORY, projectRoot } from '../data';
+import { CIFAR10_ARCHIVE, defaultCacheDirectory, FASHION_MNIST_DEFAULT_DIRECTORY } from '../data';
+import { projectRoot } from '../project-root';
 import { TaskName } from '../data/dataset';
 import { Checkpoint } from '../train/checkpoint';
 import { readCheckpoint } from '../train/checkpoint-file';

@@ -4,7 +4,7 @@
  * write to, so that their meaningless figures never mix with real runs. Node only.
  */
 import * as path from 'path';
-import { projectRoot } from '../data/index';
+import { projectRoot } from '../project-root';
 import { smokeRequested } from '../notebook/config';
 
 export const SMOKE_SPACE = 'smoke';

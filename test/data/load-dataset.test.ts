@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { TASK_NAMES, defaultCacheDirectory, defaultProgress, loadDataset, projectRoot, validateDataset } from '../../lib/data';
+import { TASK_NAMES, defaultCacheDirectory, defaultProgress, loadDataset, validateDataset } from '../../lib/data';
+import { projectRoot } from '../../lib/project-root';
 import type { Dataset } from '../../lib/data/dataset';
 
 test('an unknown task is an error listing the known ones', async () => {
