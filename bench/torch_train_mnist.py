@@ -30,7 +30,7 @@ LOG2E = 1 / math.log(2)
 
 
 def read_idx(path, magic, dims):
-    """An IDX file's bytes as a uint8 tensor of `dims` + the shape it declares; errors name the file."""
+    """An IDX file's data as a uint8 tensor of the shape its header declares (`dims` axes); errors name the file."""
     with open(path, 'rb') as f:
         data = f.read()
     header = 4 + 4 * dims

@@ -14,8 +14,8 @@
  * and the current row (the kernel's top rows under their mask: the current row's taps right of the pixel are
  * zero, its centre tap carries the colour mask). It computes exactly the masked k x k convolution.
  * (Splitting it further, into a (k//2) x k convolution over the rows above and a 1 x (k//2+1) one over the
- * current row, skips the remaining k//2 zero taps but was slower on every backend: two convolutions, a slice
- * of the input and a sum of the two, each way.)
+ * current row, skips the remaining k//2 zero taps but costs two convolutions, a slice of the input and a sum
+ * each way: on the native backend, simple MNIST at batch 64 trained at 281-316 images/s split, 365-374 merged.)
  */
 import * as tf from '@tensorflow/tfjs';
 import type { IncrementalBatch } from './incremental';

@@ -11,8 +11,8 @@
  * order), so the gradients are identical to `tf.variableGrads`'s.
  *
  * This reaches into the engine's tape (`state.activeTape`, `startTape`/`endTape`), which tfjs does not export
- * as API; `checkEngine` refuses clearly should a tfjs version change it. Higher-order gradients (a tape inside
- * a tape) are not supported: tfjs's own `variableGrads` is used there.
+ * as API; should a tfjs version lack those, and inside another gradient computation (higher-order gradients),
+ * tfjs's own `variableGrads` runs instead.
  */
 import * as tf from '@tensorflow/tfjs';
 
