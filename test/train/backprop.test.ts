@@ -41,6 +41,7 @@ test('the backward pass frees saved activations and gradients as it goes', () =>
   const tensorBytes = 4096 * 4;
   // tfjs still holds the 20 saved tanh outputs and the 40 gradients of the mul and tanh outputs; we hold the
   // variable, the probe's output and its gradient, and at most a few more.
+  console.log(`held at the end: ours ${ours.bytes / tensorBytes}, tfjs ${stock.bytes / tensorBytes} tensors of 4096 floats`);
   assert.ok(stock.bytes >= 60 * tensorBytes, `tf.variableGrads holds ${stock.bytes / tensorBytes} tensors at the end`);
   assert.ok(ours.bytes <= 6 * tensorBytes, `variableGradsFreeing holds ${ours.bytes / tensorBytes} tensors at the end`);
 });
