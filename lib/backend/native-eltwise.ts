@@ -1,7 +1,7 @@
 /**
  * Elementwise kernels and reductions of the native backend (see ./native.ts), chosen from a profile of a gated
  * PixelCNN training step after the convolutions had moved to oneDNN: `Add` (same shapes and bias broadcasts), the bias gradients' `Sum` over leading
- * axes, `Tanh` and `Sigmoid` of the gated activation, and our fused softmax cross-entropy
+ * (or, for a per-image bias, middle) axes, `Tanh` and `Sigmoid` of the gated activation, and our fused softmax cross-entropy
  * (lib/ops/softmax-cross-entropy.ts) and gated activation (lib/ops/gated-activation.ts). The addon runs them on every core (oneDNN's JIT-compiled eltwise and
  * softmax primitives, OpenMP loops); the wasm versions run on one. Anything else goes to the wasm kernel.
  */
@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { SOFTMAX_CE_KERNEL } from '../ops/softmax-cross-entropy';
 import { GATED_ACTIVATION_GRAD_KERNEL, GATED_ACTIVATION_KERNEL } from '../ops/gated-activation';
-import { f32, KernelArgs, WasmBackendLike, wasmKernel } from './wasm-kernel-util';
+import { broadcastBlock, f32, KernelArgs, reducedShape, reductionBlock, WasmBackendLike, wasmKernel } from './wasm-kernel-util';
 import type { NativeAddon } from './native';
 
 type Kernel = (args: KernelArgs) => TensorInfo | TensorInfo[];
@@ -19,11 +19,13 @@ const onWasm = (name: string, args: KernelArgs) => wasmKernel(name)(args as Para
 export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, Kernel> {
   const a = () => addon() as unknown as {
     eltwise(kind: 'tanh' | 'sigmoid', x: Float32Array, out: Float32Array): void;
+    /** out: `outer` slices' column sums (outer from its length), x: outer slices of rows x width. */
     sumRows(x: Float32Array, out: Float32Array, rows: number, width: number): void;
     softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, nats: Float32Array, grad: Float32Array, rows: number, k: number): void;
     gate(x: Float32Array, y: Float32Array, rows: number, c: number): void;
     gateGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, c: number): void;
-    add(a: Float32Array, b: Float32Array, out: Float32Array, bLength: number): void;
+    /** b: `outer` rows of `inner` floats (outer from its length), each repeated over its block of a. */
+    add(a: Float32Array, b: Float32Array, out: Float32Array, inner: number): void;
   };
   /** [..., 2c] -> rows (the leading axes' product) and c, or why not. */
   const gateDims = (kernel: string, x: TensorInfo): [number, number] => {
@@ -42,8 +44,9 @@ export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, K
   };
   return {
     /**
-     * Same-shape adds (tfjs's backprop sums the gradients of a tensor used twice with Add) and trailing
-     * broadcasts such as a [C] bias over [N, H, W, C]; other broadcasts and dtypes on wasm.
+     * Same-shape adds (tfjs's backprop sums the gradients of a tensor used twice with Add) and broadcasts over a
+     * block of axes: a [C] bias over [N, H, W, C], a per-image [N, 1, 1, C] condition over [N, H, W, C]; other
+     * broadcasts and dtypes on wasm.
      */
     Add: (args) => {
       const { a: x, b: y } = args.inputs;
@@ -51,37 +54,33 @@ export function nativeEltwiseKernels(addon: () => NativeAddon): Record<string, K
       const outShape = tf.backend_util.assertAndGetBroadcastShape(x.shape, y.shape);
       const same = (s: number[], t: number[]) => s.length === t.length && s.every((v, i) => v === t[i]);
       const [big, small] = same(x.shape, outShape) ? [x, y] : same(y.shape, outShape) ? [y, x] : [undefined, undefined];
-      if (!big || !small) return onWasm('Add', args);
-      // small's shape without leading ones must be outShape's tail: then it repeats with a period of its size
-      let lead = 0;
-      while (lead < small.shape.length && small.shape[lead] === 1) lead++;
-      const core = small.shape.slice(lead);
-      if (!same(core, outShape.slice(outShape.length - core.length))) return onWasm('Add', args);
+      const block = big && small ? broadcastBlock(outShape, small.shape) : undefined;
+      if (!big || !small || !block) return onWasm('Add', args);
       const backend = args.backend as WasmBackendLike;
       const out = backend.makeOutput(outShape, 'float32');
-      if (outShape.reduce((p, v) => p * v, 1) > 0) {
-        const smallView = f32(backend, small);
-        a().add(f32(backend, big), smallView, f32(backend, out), smallView.length);
-      }
+      const { outer, middle, inner } = block;
+      if (outer * middle * inner > 0) a().add(f32(backend, big), f32(backend, small), f32(backend, out), inner);
       return out;
     },
     Tanh: unary('Tanh', 'tanh'),
     Sigmoid: unary('Sigmoid', 'sigmoid'),
-    /** Sum over leading axes (bias gradients: dy [N, H, W, C] over N, H, W); other reductions on wasm. */
+    /**
+     * Sum over a block of axes before the last (bias gradients: dy [N, H, W, C] over N, H, W; a per-image
+     * condition's bias gradient over H, W); other reductions on wasm.
+     */
     Sum: (args) => {
       const { x } = args.inputs;
       const { axis, keepDims } = (args.attrs ?? {}) as unknown as { axis: number | number[]; keepDims: boolean };
-      const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
-      const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((v, i) => v === i);
-      if (x.dtype !== 'float32' || !leading) return onWasm('Sum', args);
+      const axes = tf.util.parseAxisParam(axis, x.shape);
+      const block = reductionBlock(x.shape, axes);
+      if (x.dtype !== 'float32' || !block) return onWasm('Sum', args);
+      const { outer, rows, width } = block;
       const backend = args.backend as WasmBackendLike;
-      const kept = x.shape.slice(axes.length);
-      const rows = x.shape.slice(0, axes.length).reduce((p, v) => p * v, 1);
-      const width = kept.reduce((p, v) => p * v, 1);
-      const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
-      if (width === 0) return out;
-      if (rows === 0) f32(backend, out).fill(0);
-      else a().sumRows(f32(backend, x), f32(backend, out), rows, width);
+      const out = backend.makeOutput(reducedShape(x.shape, axes, keepDims), 'float32');
+      if (width === 0 || outer === 0) return out;
+      const values = f32(backend, x), sums = f32(backend, out);
+      if (rows === 0) sums.fill(0);
+      else a().sumRows(values, sums, rows, width);
       return out;
     },
     [SOFTMAX_CE_KERNEL]: (args) => {

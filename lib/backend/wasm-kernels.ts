@@ -23,8 +23,8 @@
  *   folded into the channels (large kernels are XNNPACK's slow case: ~0.5-1 GFLOP/s, still faster than JS).
  * - `BatchMatMul`: transposed operands are transposed explicitly first, and a batch of matrices times one
  *   matrix becomes one tall product, so both reach XNNPACK.
- * - `Identity` shares memory instead of copying (see `sharedIdentity`); `Sum` over leading axes (bias
- *   gradients) sums rows without the stock kernel's transpose (./wasm-reduce.ts); `Slice` (and so `SplitV`)
+ * - `Identity` shares memory instead of copying (see `sharedIdentity`); `Sum` over leading or middle axes (bias
+ *   gradients, a conditional layer's per-image bias gradients) sums rows without the stock kernel's transpose (./wasm-reduce.ts); `Slice` (and so `SplitV`)
  *   copies contiguous runs (./wasm-slice.ts); `Tanh` goes through XNNPACK's sigmoid (./wasm-tanh.ts).
  * - A fused kernel of our own op, the softmax cross-entropy (./wasm-fused.ts).
  *
@@ -44,7 +44,7 @@ import { installWasmGuard } from './wasm-guard';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './wasm-conv-grads';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './wasm-depthwise-grads';
 import { batchMatMul } from './wasm-matmul';
-import { leadingAxesSum } from './wasm-reduce';
+import { blockSum } from './wasm-reduce';
 import { blockSlice, blockSplitV } from './wasm-slice';
 import { sigmoidTanh } from './wasm-tanh';
 import { softmaxCrossEntropyKernel } from './wasm-fused';
@@ -76,7 +76,7 @@ const OURS: { [name in (typeof WASM_GRADIENT_KERNELS)[number]]: (args: KernelArg
   Identity: sharedIdentity,
   Slice: blockSlice,
   SplitV: blockSplitV,
-  Sum: leadingAxesSum,
+  Sum: blockSum,
   Tanh: sigmoidTanh,
 };
 

@@ -1,6 +1,6 @@
 // Add on every core for the two cases a PixelCNN training step runs over whole feature maps: same-shape adds
 // (tfjs's backprop accumulates the gradient of a tensor used twice with Add; residual and link adds) and the
-// bias broadcast [N, H, W, C] + [C]. The wasm backend's Add is SIMD but single-threaded; other broadcasts and
+// bias broadcasts [N, H, W, C] + [C] and + [N, 1, 1, C]. The wasm backend's Add is SIMD but single-threaded; other broadcasts and
 // dtypes stay there (lib/backend/native-eltwise.ts decides).
 #include "common.h"
 #include <algorithm>
@@ -35,18 +35,31 @@ void forRanges(int64_t n, int64_t align, F body) {
   }
 }
 
-// add(a, b, out, bLength): out[i] = a[i] + b[i % bLength], a and out of one length, a multiple of bLength
-// (bLength == a's length: same shapes; else b is a trailing broadcast such as a [C] bias).
+// add(a, b, out, inner): out = a + b, a and out of one length n; b is `outer` rows of `inner` floats (outer from
+// b's length), each repeated over its block of a: out[(o * middle + m) * inner + i] = a[...] + b[o * inner + i],
+// middle = n / (outer * inner). b's length == n: same shapes; outer 1: a trailing broadcast such as a [C] bias;
+// outer N: a per-image [N, 1, 1, C] bias over [N, H, W, C].
 Napi::Value Add(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View a = f32Arg(info, 0, "a"), b = f32Arg(info, 1, "b"), out = f32Arg(info, 2, "out");
   requireLength(env, out, a.length, "Add", "out");
-  const int64_t n = static_cast<int64_t>(a.length), w = static_cast<int64_t>(b.length);
-  if (w == 0 || n % w != 0) {
-    throw Napi::RangeError::New(env, "pixel_native Add: b has " + std::to_string(w) + " elements, which must divide a's " + std::to_string(n));
+  const int64_t n = static_cast<int64_t>(a.length), w = info[3].As<Napi::Number>().Int64Value();
+  const int64_t bLength = static_cast<int64_t>(b.length);
+  if (w <= 0 || bLength % w != 0 || bLength == 0 || n % bLength != 0) {
+    throw Napi::RangeError::New(env, "pixel_native Add: b has " + std::to_string(bLength) + " elements, which must be a multiple of inner " +
+                                         std::to_string(w) + " and divide a's " + std::to_string(n));
   }
-  if (n == w) {
+  if (n == bLength) {
     forRanges(n, 16, [&](int64_t from, int64_t to) { addFlat(a.data + from, b.data + from, out.data + from, to - from); });
+    return env.Undefined();
+  }
+  const int64_t outer = bLength / w;
+  if (outer > 1) {
+    // Rows of `inner` floats, each plus its slice's row of b; thread ranges on row boundaries.
+    const int64_t rowsPerSlice = n / bLength;
+    forRanges(n, w, [&](int64_t from, int64_t to) {
+      for (int64_t p = from; p < to; p += w) addFlat(a.data + p, b.data + (p / w / rowsPerSlice) * w, out.data + p, w);
+    });
     return env.Undefined();
   }
   // A bias of a few dozen channels: a loop over one row would run one vector and a scalar tail. b is tiled

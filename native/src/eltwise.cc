@@ -1,11 +1,12 @@
 // Elementwise kernels and reductions that dominate a gated PixelCNN step after the convolutions (see
 // lib/backend/native-eltwise.ts): tanh and sigmoid through oneDNN's JIT-compiled eltwise primitives, the bias
-// gradients' sums over leading axes and the fused 256-way softmax cross-entropy, all on every core.
+// gradients' sums over leading (or, per image, middle) axes and the fused 256-way softmax cross-entropy, all on every core.
 #include "common.h"
 #include <cmath>
 #include <memory>
 #include <omp.h>
 #include <unordered_map>
+#include <vector>
 
 namespace pixel {
 
@@ -54,14 +55,33 @@ Napi::Value EltwiseKernel(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// sumRows(x, out, rows, width): out[c] = sum_r x[r * width + c], accumulated in double precision.
+// sumRows(x, out, rows, width): x is `outer` slices of rows x width, out their column sums (outer x width, outer
+// from out's length): out[o * width + c] = sum_r x[(o * rows + r) * width + c], accumulated in double precision.
+// One slice (a bias gradient: dy [N, H, W, C] over N, H, W): the threads split its rows; several (a per-image
+// bias gradient, over H, W only): the threads split the slices. One parallel region either way: a region per
+// slice costs more than the sums when another process holds the cores.
 Napi::Value SumRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View x = f32Arg(info, 0, "x"), out = f32Arg(info, 1, "out");
   const int64_t rows = info[2].As<Napi::Number>().Int64Value(), width = info[3].As<Napi::Number>().Int64Value();
-  requireLength(env, x, rows * width, "Sum", "input");
-  requireLength(env, out, width, "Sum", "output");
+  if (width <= 0 || out.length % width != 0) {
+    throw Napi::RangeError::New(env, "pixel_native Sum: output has " + std::to_string(out.length) + " elements, expected a multiple of width " + std::to_string(width));
+  }
+  const int64_t outer = static_cast<int64_t>(out.length) / width;
+  requireLength(env, x, outer * rows * width, "Sum", "input");
   const int threads = omp_get_max_threads();
+  if (outer > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t o = 0; o < outer; o++) {
+      std::vector<double> acc(static_cast<size_t>(width), 0.0);
+      const float* slice = x.data + o * rows * width;
+      for (int64_t r = 0; r < rows; r++) {
+        for (int64_t c = 0; c < width; c++) acc[c] += slice[r * width + c];
+      }
+      for (int64_t c = 0; c < width; c++) out.data[o * width + c] = static_cast<float>(acc[c]);
+    }
+    return env.Undefined();
+  }
   std::vector<double> partial(static_cast<size_t>(threads) * width, 0.0);
 #pragma omp parallel num_threads(threads)
   {
