@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TASK_NAMES } from '../data';
 import { MODEL_KINDS, ModelKind, ModelOption, modelSpec } from '../models';
-import { RESUMABLE_TRAIN_FIELDS } from '../train/config';
+import { RESUMABLE_TRAIN_FIELDS, TrainConfig } from '../train/config';
 import { fieldsOf, kindsLabel, MODEL_FLAGS, ModelFlag, RESUMABLE_MODEL_FLAGS } from './model-flags';
 
 /** Reads a flag's text as an integer or finite number, >= min if given; the error says what was expected. */
@@ -53,6 +53,12 @@ export interface TrainOptions {
    * posteriorLogvarInit, klWarmup, freeBits): numbers, undefined where neither typed nor defaulted.
    */
   [modelFlag: string]: string | number | boolean | undefined;
+}
+
+/** The trainer's settings the command line sets (TrainConfig's other fields keep their defaults). */
+export function trainSettings(options: TrainOptions): Partial<TrainConfig> {
+  const { epochs, batchSize, learningRate, limit, testLimit, evaluateEvery, seed } = options;
+  return { epochs, batchSize, learningRate, limit, testLimit, evaluateEvery, seed };
 }
 
 function option(flags: string, help: string, parse?: (text: string) => number, value?: unknown): Option {

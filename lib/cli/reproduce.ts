@@ -8,14 +8,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError } from 'commander';
+import { numberParser } from './options';
 import { projectRoot } from '../project-root';
 import { Dataset } from '../data/dataset';
 import { disposeRun } from '../train/run';
 import { parseRunArgv } from '../results/argv';
 import { exportRun } from '../results/export';
-import { GRID_FILE, HISTORY_FILE, readResult, WEIGHTS_FILE } from '../results/result';
+import { GRID_FILE, HISTORY_FILE, readResult, RESULT_FILE, WEIGHTS_FILE } from '../results/result';
 import { readRunList, ReproduceRun, RUNS, selectRuns } from '../results/runs';
-import { dropPartial, keepPartial, seedFromPartial } from '../results/partial';
+import { dropPartial, keepPartial, progressOf, seedFromPartial } from '../results/partial';
+import { describePending, describeTiming, dropTiming, timeRun, TIMING_FILE, writeTiming } from '../results/timing';
 import { writeTable } from '../results/table';
 import { describeProgress, lockWork, missingData, readWork, sha256File, WorkState } from '../results/work';
 import { train } from './train';
@@ -33,6 +35,8 @@ export interface ReproduceOptions {
   exportOnly?: boolean;
   /** Train nothing: keep each unfinished run's checkpoint in results/NAME/partial/ (to commit, and continue elsewhere). */
   keepPartial?: boolean;
+  /** Train nothing lasting: time this many first training steps of each run not started (results/NAME/timing.json). */
+  timeSteps?: number;
   log?: (line: string) => void;
 }
 
@@ -41,7 +45,8 @@ export interface ReproduceOptions {
  * the work folder's current checkpoint (or the work folder is gone: the results are all there is of the run).
  */
 function upToDate(run: ReproduceRun, resultDir: string, work: WorkState, log: (line: string) => void): string | undefined {
-  if (!fs.existsSync(resultDir)) return undefined;
+  // A folder holding only a partial run or a timing has nothing exported yet.
+  if (!fs.existsSync(path.join(resultDir, RESULT_FILE))) return undefined;
   let result;
   try {
     result = readResult(resultDir);
@@ -79,6 +84,23 @@ async function reproduceRun(run: ReproduceRun, options: ReproduceOptions, everyt
     log(`${run.name}: ${keepPartial(work, resultDir)}`);
     return;
   }
+  if (options.timeSteps !== undefined) {
+    const progress = progressOf(work.dir, resultDir);
+    if (fs.existsSync(path.join(resultDir, RESULT_FILE))) {
+      log(`${run.name}: not timed: it is exported (${resultDir})`);
+      return;
+    }
+    if (progress.checkpoint) {
+      log(`${run.name}: not timed: its first epoch's time is its estimate (${describePending(progress, resultDir)})`);
+      return;
+    }
+    const missing = missingData(run.task);
+    if (missing) throw new Error(`${missing}; cannot time it here`);
+    const timing = await timeRun(run, { steps: options.timeSteps, log });
+    writeTiming(resultDir, timing);
+    log(`${run.name}: ${describeTiming(timing)}; written to ${path.join(resultDir, TIMING_FILE)}`);
+    return;
+  }
   const current = upToDate(run, resultDir, work, log);
   if (current) {
     log(`${run.name}: nothing to do: ${current}`);
@@ -87,7 +109,7 @@ async function reproduceRun(run: ReproduceRun, options: ReproduceOptions, everyt
   let dataset: Dataset | undefined;
   if (!work.finished) {
     if (options.estimate || options.exportOnly) {
-      log(`${run.name}: ${describeProgress(work)}${options.exportOnly ? ' (not exported: it is not finished)' : ''}`);
+      log(`${run.name}: ${describePending(progressOf(work.dir, resultDir), resultDir)}${options.exportOnly ? ' (not exported: it is not finished)' : ''}`);
       return;
     }
     const missing = missingData(run.task);
@@ -105,6 +127,7 @@ async function reproduceRun(run: ReproduceRun, options: ReproduceOptions, everyt
   }
   const record = await exportRun(run, work.dir, resultDir, { dataset });
   dropPartial(resultDir);
+  dropTiming(resultDir);
   log(`${run.name}: exported to ${resultDir}: test ${record.test.bitsPerDim.toFixed(4)} bits/dim`);
 }
 
@@ -136,6 +159,7 @@ export function reproduceCommandLine(): Command {
     .option('--estimate', 'train nothing: say how far each run is and how long the rest takes at its first epoch\'s pace', false)
     .option('--export-only', 'train nothing: export the finished runs', false)
     .option('--keep-partial', 'train nothing: copy each unfinished run\'s checkpoint to results/NAME/partial/, to commit; a later run on any machine continues from it', false)
+    .option('--time <steps>', 'train nothing lasting: time the first STEPS training steps and a test evaluation of each run not started, for its estimate (results/NAME/timing.json)', numberParser({ type: 'integer', min: 1 }))
     .option('--results <dir>', 'where exports and the table go', path.join(root, 'results'))
     .option('--work <dir>', 'where runs train, one folder per run', path.join(root, 'runs', 'reproduce'))
     .option('--runs-file <file>', 'a JSON list of runs to use instead of lib/results/runs.ts (tests)')
@@ -152,13 +176,14 @@ export async function main(argv: string[]): Promise<number> {
     const code = (error as CommanderError).exitCode;
     return code === 0 ? 0 : 2;
   }
-  const flags = program.opts<{ estimate: boolean; exportOnly: boolean; keepPartial: boolean; results: string; work: string; runsFile?: string }>();
-  if ([flags.estimate, flags.exportOnly, flags.keepPartial].filter(Boolean).length > 1) {
-    process.stderr.write('error: --estimate, --export-only and --keep-partial cannot be combined (each trains nothing and does one thing)\n');
+  const flags = program.opts<{ estimate: boolean; exportOnly: boolean; keepPartial: boolean; time?: number; results: string; work: string; runsFile?: string }>();
+  if ([flags.estimate, flags.exportOnly, flags.keepPartial, flags.time !== undefined].filter(Boolean).length > 1) {
+    process.stderr.write('error: --estimate, --export-only, --keep-partial and --time cannot be combined (each trains nothing lasting and does one thing)\n');
     return 2;
   }
   const runs = flags.runsFile !== undefined ? readRunList(flags.runsFile) : RUNS;
-  return reproduce({ names: program.processedArgs[0] as string[], runs, ...flags });
+  const { time, ...rest } = flags;
+  return reproduce({ names: program.processedArgs[0] as string[], runs, ...rest, timeSteps: time });
 }
 
 if (require.main === module) {

@@ -25,7 +25,7 @@ import { runsSpace } from '../runs/location';
 import { RunRecorder } from '../runs/recorder';
 import { thumbnailPng } from '../runs/thumbnail';
 import { fieldsOf, MODEL_FLAGS, modelInput, refuseForeignFlags } from './model-flags';
-import { commandLine, flag, TrainOptions } from './options';
+import { commandLine, flag, trainSettings, TrainOptions } from './options';
 import { describeChanges, recordedTask, RESUMABLE_OPTIONS, resumeConflicts, ResumeOverrides, resumeOverrides, ResumeRecord } from './resume';
 
 export { commandLine } from './options';
@@ -138,10 +138,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
   log(`dataset: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test, ${dataset.height}x${dataset.width}x${dataset.channels})`);
   const run = checkpoint && checkpointFile && overrides
     ? await resumeRun(checkpoint, dataset, overrides.train, checkpointFile, overrides.model)
-    : startRun(dataset, modelInput(options), {
-      epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, limit: options.limit,
-      testLimit: options.testLimit, evaluateEvery: options.evaluateEvery, seed: options.seed,
-    });
+    : startRun(dataset, modelInput(options), trainSettings(options));
   const config = run.trainer.config;
   const out = options.out ?? (checkpointFile ? path.dirname(checkpointFile) : defaultOut(task, run.model.config.kind));
   makeOutFolder(out);

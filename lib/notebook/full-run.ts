@@ -17,7 +17,7 @@ import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
 import { GRID_FILE, HISTORY_FILE, readResult, RESULT_FILE, ResultRecord, WEIGHTS_FILE } from '../results/result';
 import { progressOf } from '../results/partial';
-import { describeProgress } from '../results/work';
+import { describePending } from '../results/timing';
 import { formatDuration, keyValueTable, noteHtml } from './html';
 import { chartHtml, PlotlyFigure, PlotlyTrace } from './plotly';
 import type { Session } from './session';
@@ -89,7 +89,7 @@ export async function showFullRun(session: Session, name: string, options: FullR
   if (!fs.existsSync(path.join(dir, RESULT_FILE))) {
     // Its work folder here, else the partial run committed in results/NAME/partial/.
     const work = progressOf(path.join(root, 'runs', 'reproduce', name), dir);
-    outputs.display.html(noteHtml(`The full run ${name} is not in results/ yet (so far: ${describeProgress(work)}). ` +
+    outputs.display.html(noteHtml(`The full run ${name} is not in results/ yet (so far: ${describePending(work, dir)}). ` +
       `The command npm run reproduce -- ${name} trains it (resumably) and commits its weights, history and grid there.`, 'warn'));
     return;
   }

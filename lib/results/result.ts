@@ -58,7 +58,7 @@ export const WEIGHTS_FILE = 'weights.ckpt';
 export const HISTORY_FILE = 'history.json';
 export const GRID_FILE = 'grid.png';
 
-type Check = 'string' | 'string|null' | 'count' | 'number' | 'boolean' | 'strings' | 'parts?' | 'count|null';
+export type Check = 'string' | 'string|null' | 'count' | 'number' | 'boolean' | 'strings' | 'parts?' | 'count|null';
 
 const EXPECTED: Record<Check, string> = {
   'string': 'a string', 'string|null': 'a string or null', 'count': 'a whole number >= 0', 'number': 'a finite number',
@@ -92,9 +92,9 @@ const FIELDS: readonly [string, Check][] = [
   ['source.checkpointSha256', 'string'], ['source.steps', 'count'],
 ];
 
-/** Checks parsed JSON against ResultRecord; `source` (the file) starts every error, which names the field. */
-export function checkResult(value: unknown, source: string): ResultRecord {
-  for (const [field, check] of FIELDS) {
+/** Checks parsed JSON against `fields` (dotted paths and what each must hold); `source` (the file) starts every error, which names the field. */
+export function checkFields(value: unknown, fields: readonly [string, Check][], source: string): void {
+  for (const [field, check] of fields) {
     let at: unknown = value;
     const keys = field.split('.');
     for (const [i, key] of keys.entries()) {
@@ -108,6 +108,11 @@ export function checkResult(value: unknown, source: string): ResultRecord {
       throw new Error(`${source}: field "${field}" is ${at === undefined ? 'missing' : JSON.stringify(at)}; expected ${EXPECTED[check]}`);
     }
   }
+}
+
+/** Checks parsed JSON against ResultRecord; `source` (the file) starts every error, which names the field. */
+export function checkResult(value: unknown, source: string): ResultRecord {
+  checkFields(value, FIELDS, source);
   const record = value as ResultRecord;
   if (Number.isNaN(Date.parse(record.date))) throw new Error(`${source}: field "date" is ${JSON.stringify(record.date)}; expected an ISO 8601 date`);
   return record;

@@ -11,7 +11,8 @@ import { ReproduceRun } from './runs';
 import { SUBSET_IMAGES } from './verify';
 import { progressOf } from './partial';
 import { formatSpan } from '../duration';
-import { describeProgress, missingData } from './work';
+import { missingData } from './work';
+import { describePending } from './timing';
 import { writeReadmeBlock } from './readme-block';
 
 export type RowStatus =
@@ -66,7 +67,9 @@ export function renderTable(rows: readonly TableRow[]): string {
     'resumably (interrupt it and run it again: it continues from the last epoch\'s checkpoint), then exports it to',
     '`results/NAME/`: `weights.ckpt` (model config and weights only), `history.json` (train/test bits/dim per epoch),',
     '`grid.png` (12x12 samples of the final model: top half from scratch, bottom half completing test images) and',
-    '`result.json`. `npm run reproduce -- --estimate` says how long the pending runs will take. A run that does not',
+    '`result.json`. `npm run reproduce -- --estimate` says how long the pending runs will take (at their first epoch\'s',
+    'pace; a run whose first epoch alone takes hours is timed over its first steps instead, by `npm run reproduce --',
+    '--time 20 NAME`, into `results/NAME/timing.json`). A run that does not',
     'finish in one sitting is committed as it stands (`npm run reproduce -- --keep-partial`: its checkpoint in',
     '`results/NAME/partial/`), and `npm run reproduce -- NAME` on any machine continues it from there.',
     '',
@@ -101,8 +104,8 @@ export function rowFor(run: ReproduceRun, resultsRoot: string, workRoot: string)
   const reproduce = `\`npm run reproduce -- ${run.name}\``;
   const missing = missingData(run.task);
   const reason = work.finished ? `trained, not exported yet (${reproduce} exports it)`
-    : work.checkpoint ? describeProgress(work)
-      : missing ? `${missing}; ${reproduce} downloads it where there is a network, and trains` : 'not started';
+    : missing && !work.checkpoint ? `${missing}; ${reproduce} downloads it where there is a network, and trains`
+      : describePending(work, resultDir);
   return { run, status: { state: 'pending', reason, ...known } };
 }
 

@@ -2,7 +2,8 @@
  * `npm run reproduce` on a tiny run list (a 2-layer gated PixelCNN, 10 steps per epoch, 2 epochs) in temporary
  * folders: a run interrupted after its first epoch (a real child process, stopped with SIGINT) continues to the same
  * weights as an uninterrupted one (to float32 rounding, as test/train/trainer.test.ts allows a resumed run), is exported (weights only, history, grid, result.json), recomputed from its
- * weights file by verifyResult, skipped once up to date, estimated while unfinished, and tabulated.
+ * weights file by verifyResult, skipped once up to date, estimated while unfinished (or timed over its first steps
+ * before it starts), and tabulated.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { ReproduceRun } from '../../lib/results/runs';
 import { verifyResult } from '../../lib/results/verify';
 import { formatSpan } from '../../lib/duration';
 import { lockWork } from '../../lib/results/work';
+import { describeTiming, readTiming, timedSeconds } from '../../lib/results/timing';
 import { readCheckpoint } from '../../lib/train/checkpoint-file';
 import { setUpBackend } from '../helpers';
 
@@ -53,7 +55,7 @@ describe('npm run reproduce', () => {
   let runsFile: string;
   let dataset: Dataset;
   const lines: string[] = [];
-  const run = (names: string[], extra: { estimate?: boolean; exportOnly?: boolean; keepPartial?: boolean; work?: string; results?: string } = {}) => {
+  const run = (names: string[], extra: { estimate?: boolean; exportOnly?: boolean; keepPartial?: boolean; timeSteps?: number; work?: string; results?: string } = {}) => {
     lines.length = 0;
     return reproduce({ names, runs: RUNS, results, work, log: (line) => lines.push(line), ...extra });
   };
@@ -166,6 +168,39 @@ describe('npm run reproduce', () => {
     assert.equal(history.length, 2);
     assert.deepEqual(history[0], (readJson(path.join(stopped, 'tiny', 'history.json')) as unknown[])[0], 'epoch 1 is the carried one');
     assert.equal(fs.existsSync(path.join(carried, 'tiny', 'partial')), false, 'the partial run goes once exported');
+  });
+
+  test('--time times a run not started into results/NAME/timing.json; its row and --estimate scale it; its export drops it', async () => {
+    const stopped = path.join(scratch, 'stopped');
+    const timed = path.join(scratch, 'timed');
+    assert.equal(await run(['tiny', 'tiny-later'], { timeSteps: 3, work: stopped, results: timed }), 0, lines.join('\n'));
+    assert.match(lines[0], /^tiny: not timed: its first epoch's time is its estimate \(1 of 2 epochs trained; /);
+    const dir = path.join(timed, 'tiny-later');
+    const timing = readTiming(dir)!;
+    // 320 images in batches of 32: 10 steps per epoch; 2 epochs, each evaluated on the 32 test images of --test-limit
+    const { steps, warmupSteps, batchSize, stepsPerEpoch, epochs, evaluations, testImages, evaluationImages } = timing;
+    assert.deepEqual({ steps, warmupSteps, batchSize, stepsPerEpoch, epochs, evaluations, testImages, evaluationImages },
+      { steps: 3, warmupSteps: 3, batchSize: 32, stepsPerEpoch: 10, epochs: 2, evaluations: 2, testImages: 32, evaluationImages: 32 });
+    assert.ok(timing.secondsPerStep > 0 && timing.evaluationSeconds > 0, JSON.stringify(timing));
+    const total = 2 * 10 * timing.secondsPerStep + 2 * timing.evaluationSeconds;
+    assert.ok(Math.abs(timedSeconds(timing) - total) < 1e-9, `${timedSeconds(timing)} vs ${total}`);
+    const said = `about ${formatSpan(total)} for 2 epochs at ${timing.secondsPerStep.toFixed(2)} s per step (3 steps of its first epoch timed on ${timing.backend.name}`;
+    assert.equal(lines[1], 'tiny-later: 3 of 3 steps timed, ' + `${timing.secondsPerStep.toFixed(2)} s per step`);
+    assert.ok(lines[2].startsWith(`tiny-later: ${said}`) && lines[2].endsWith(`; written to ${path.join(dir, 'timing.json')}`), lines[2]);
+    assert.match(fs.readFileSync(path.join(timed, 'README.md'), 'utf8'), new RegExp(`\\| pending: not started; ${said.replace(/[().]/g, '\\$&')}`));
+    assert.equal(await run(['tiny-later'], { estimate: true, work: stopped, results: timed }), 0);
+    assert.equal(lines[0], `tiny-later: not started; ${describeTiming(timing)}`);
+    // A broken file is an error naming it and the field
+    const file = path.join(dir, 'timing.json');
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, good.replace('"stepsPerEpoch": 10', '"stepsPerEpoch": "10"'));
+    assert.throws(() => readTiming(dir), new RegExp(`${file.replace(/[.]/g, '\\.')}: field "stepsPerEpoch" is "10"; expected a whole number >= 0`));
+    fs.writeFileSync(file, good);
+    // Trained, the run's own epochs take over, and the export drops the timing
+    assert.equal(await run(['tiny-later'], { work: path.join(scratch, 'timed-work'), results: timed }), 0, lines.join('\n'));
+    assert.equal(fs.existsSync(file), false, 'timing.json goes with the export');
+    assert.equal(await run(['tiny-later'], { timeSteps: 3, work: path.join(scratch, 'timed-work'), results: timed }), 0);
+    assert.equal(lines[0], `tiny-later: not timed: it is exported (${dir})`);
   });
 
   test('a work folder trained with other flags is refused, naming them', async () => {
