@@ -8,6 +8,7 @@ import * as path from 'path';
 import type { TaskName } from '../data/dataset';
 import { ModelConfig, ModelInput, modelOptions } from '../models';
 import type { TrainConfig } from '../train/config';
+import { smokeRequested } from '../runs/location';
 
 export interface NotebookConfig {
   /** Names the notebook in messages and reports (e.g. "02-gated"). */
@@ -63,11 +64,6 @@ export const SMOKE_SETTINGS = {
   vae: { reconstructions: 2, samplesPerImage: 2, latentRows: 2, interpolationPoints: 3 },
   chartEverySeconds: 1,
 } as const;
-
-/** PIXEL_SMOKE set to 1/true/yes (any case). */
-export function smokeRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  return /^(1|true|yes)$/i.test((env.PIXEL_SMOKE ?? '').trim());
-}
 
 /** The checkpoint a smoke run uses: a `smoke/` folder next to the real one, which it never overwrites. */
 export function smokeCheckpointPath(checkpoint: string): string {

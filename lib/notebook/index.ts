@@ -20,6 +20,7 @@ import type * as LiveSampler from './live-sampler';
 import type * as Vae from './vae';
 import type * as FullRun from './full-run';
 import type * as CompareRuns from './compare-runs';
+import type * as RunsLocation from '../runs/location';
 
 export type { NotebookConfig } from './config';
 export type { Session, PrepareOptions, Results, ResultsOptions, SampleImages, TrainingEnd } from './session';
@@ -53,6 +54,7 @@ const liveSampler = load<typeof LiveSampler>('./live-sampler');
 const vae = load<typeof Vae>('./vae');
 const fullRun = load<typeof FullRun>('./full-run');
 const recordedRuns = load<typeof CompareRuns>('./compare-runs');
+const location = load<typeof RunsLocation>('../runs/location');
 
 export const loadChartLibrary = session.loadChartLibrary;
 export const prepare = session.prepare;
@@ -68,7 +70,7 @@ export const loadRun = session.loadRun;
 // What the same model reaches after the original's full run (results/NAME, npm run reproduce).
 export const showFullRun = fullRun.showFullRun;
 export const effectiveConfig = config.effectiveConfig;
-export const smokeRequested = config.smokeRequested;
+export const smokeRequested = location.smokeRequested;
 // Notebook 05-blind-spot (receptive fields, the leak demonstration, the pixel-by-pixel likelihood check).
 export const showBlindSpots = diagnostics.showBlindSpots;
 export const showColourFields = diagnostics.showColourFields;

@@ -5,9 +5,13 @@
  */
 import * as path from 'path';
 import { projectRoot } from '../project-root';
-import { smokeRequested } from '../notebook/config';
 
 export const SMOKE_SPACE = 'smoke';
+
+/** PIXEL_SMOKE set to 1/true/yes (any case): notebooks and the training CLI run with tiny settings. */
+export function smokeRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(1|true|yes)$/i.test((env.PIXEL_SMOKE ?? '').trim());
+}
 
 export interface RunsLocation {
   /** The root folder of records (default PIXEL_RUNS_DIR, else `<project>/runs`). */

@@ -8,8 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  effectiveConfig, identityDifferences, NotebookConfig, smokeCheckpointPath, smokeRequested, validateNotebookConfig,
+  effectiveConfig, identityDifferences, NotebookConfig, smokeCheckpointPath, validateNotebookConfig,
 } from '../../lib/notebook/config';
+import { smokeRequested } from '../../lib/runs/location';
 import { htmlToText, inTslabKernel, recordingOutputs } from '../../lib/notebook/output';
 import { chartHtml, plotlyBundleHtml, scriptSafeJson, PLOTLY_BUNDLE_ATTRIBUTE } from '../../lib/notebook/plotly';
 import { defaultHalfWidth, downsample, movingAverage, trainingFigure } from '../../lib/notebook/training-chart';
