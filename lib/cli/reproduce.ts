@@ -3,7 +3,8 @@
  * this machine) in its work folder runs/reproduce/NAME, resumably: a folder with a checkpoint is continued, else
  * the run starts with its flags, through the training CLI's own `train()`. A finished run is exported to
  * results/NAME/ (lib/results/export.ts), then results/README.md is rewritten (lib/results/table.ts). A run whose
- * export is up to date with its work folder is skipped. Node-only.
+ * export is up to date with its work folder is skipped. `--time N` trains nothing lasting: it times a run's first N
+ * steps for the estimate of a run whose first epoch alone is hours (lib/results/timing.ts). Node-only.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -95,6 +96,10 @@ async function reproduceRun(run: ReproduceRun, options: ReproduceOptions, everyt
       return;
     }
     const missing = missingData(run.task);
+    if (missing && everything) {
+      log(`${run.name}: skipped: ${missing}`);
+      return;
+    }
     if (missing) throw new Error(`${missing}; cannot time it here`);
     const timing = await timeRun(run, { steps: options.timeSteps, log });
     writeTiming(resultDir, timing);
