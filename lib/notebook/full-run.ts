@@ -3,6 +3,7 @@
  * committed `results/NAME` (lib/results, `npm run reproduce`): its test bits/dim, its curves next to this
  * notebook's run on training images seen, and its 12 x 12 grid sampled here from the committed weights. A run
  * not exported yet is shown as pending, with how far it has got (its work folder, or the committed partial run).
+ * showFullRunComparison puts several full runs side by side (notebook 05: the blind spot's cost).
  *
  * Node only (files).
  */
@@ -18,7 +19,8 @@ import { gridPng } from '../render/grid';
 import { GRID_FILE, HISTORY_FILE, readResult, RESULT_FILE, ResultRecord, WEIGHTS_FILE } from '../results/result';
 import { progressOf } from '../results/partial';
 import { describePending } from '../results/timing';
-import { formatDuration, keyValueTable, noteHtml } from './html';
+import { columnTable, formatDuration, keyValueTable, noteHtml } from './html';
+import { defaultOutputs, Outputs } from './output';
 import { chartHtml, PlotlyFigure, PlotlyTrace } from './plotly';
 import type { Session } from './session';
 import { samplingProgress } from './session-view';
@@ -86,15 +88,12 @@ export async function showFullRun(session: Session, name: string, options: FullR
   const root = options.root ?? projectRoot();
   const dir = path.join(root, 'results', name);
   const { outputs } = session;
-  if (!fs.existsSync(path.join(dir, RESULT_FILE))) {
-    // Its work folder here, else the partial run committed in results/NAME/partial/.
-    const work = progressOf(path.join(root, 'runs', 'reproduce', name), dir);
-    outputs.display.html(noteHtml(`The full run ${name} is not in results/ yet (so far: ${describePending(work, dir)}). ` +
+  const { result, epochs: full, pending } = fullRunStanding(name, root);
+  if (!result) {
+    outputs.display.html(noteHtml(`The full run ${name} is not in results/ yet (so far: ${pending}). ` +
       `The command npm run reproduce -- ${name} trains it (resumably) and commits its weights, history and grid there.`, 'warn'));
     return;
   }
-  const result = readResult(dir);
-  const full = JSON.parse(fs.readFileSync(path.join(dir, HISTORY_FILE), 'utf8')) as EpochRecord[];
   outputs.display.html(resultTable(result));
   outputs.display.html(chartHtml(comparisonFigure(session, result, full)));
   if (options.sample === false || session.smoke) {
@@ -115,4 +114,66 @@ export async function showFullRun(session: Session, name: string, options: FullR
   } finally {
     model.params.dispose();
   }
+}
+
+/** Where one full run stands: exported (its result), training (its epochs so far), or not started. */
+export interface FullRunStanding {
+  name: string;
+  /** Its result.json, once exported. */
+  result?: ResultRecord;
+  /** Its epochs so far: results/NAME/history.json once exported, else its work folder's or committed partial run's. */
+  epochs: EpochRecord[];
+  /** The epochs it trains in all, where known. */
+  plannedEpochs?: number;
+  /** While not exported: how far it has got (lib/results/timing.ts describePending). */
+  pending?: string;
+}
+
+/** Reads where the full run `name` stands under `root` (results/ and runs/reproduce/). */
+export function fullRunStanding(name: string, root = projectRoot()): FullRunStanding {
+  const dir = path.join(root, 'results', name);
+  if (fs.existsSync(path.join(dir, RESULT_FILE))) {
+    const result = readResult(dir);
+    const epochs = JSON.parse(fs.readFileSync(path.join(dir, HISTORY_FILE), 'utf8')) as EpochRecord[];
+    return { name, result, epochs, plannedEpochs: result.epochs };
+  }
+  const work = progressOf(path.join(root, 'runs', 'reproduce', name), dir);
+  return { name, epochs: work.checkpoint?.trainerState?.history.epochs ?? [], plannedEpochs: work.epochs, pending: describePending(work, dir) };
+}
+
+const lastTest = (epochs: readonly EpochRecord[]) => epochs.filter((e) => e.testBitsPerDim !== undefined).at(-1);
+
+/**
+ * Full runs side by side, from results/ (notebook 05: gated-5x30 and gated-blindspot-5x30, what the blind spot costs
+ * after a full run): a table of each run's test bits/dim and its difference to the first run's, and their test
+ * bits/dim per epoch on one chart. Runs still training show their epochs so far; runs not started say so.
+ */
+export function showFullRunComparison(names: readonly string[], options: { root?: string; outputs?: Outputs } = {}): FullRunStanding[] {
+  const outputs = options.outputs ?? defaultOutputs();
+  const standings = names.map((name) => fullRunStanding(name, options.root));
+  const first = standings[0]?.result;
+  const rows = standings.map(({ name, result, epochs, plannedEpochs, pending }) => {
+    if (result) {
+      const difference = first && result !== first ? `${result.test.bitsPerDim >= first.test.bitsPerDim ? '+' : ''}${(result.test.bitsPerDim - first.test.bitsPerDim).toFixed(4)}` : '—';
+      return [name, result.summary, result.test.bitsPerDim.toFixed(4), String(result.epochs), difference];
+    }
+    const tested = lastTest(epochs);
+    const sofar = tested ? `${tested.testBitsPerDim!.toFixed(4)} after ${tested.epoch + 1} of ${plannedEpochs} epochs; ` : '';
+    return [name, '', `pending: ${sofar}${pending}`, plannedEpochs === undefined ? '—' : `${epochs.length} of ${plannedEpochs}`, '—'];
+  });
+  outputs.display.html(columnTable(['run', 'what it is', 'test bits/dim', 'epochs', `vs ${names[0]}`], rows, { caption: 'Full runs side by side (results/)' }));
+  const traces: PlotlyTrace[] = standings.filter(({ epochs }) => lastTest(epochs)).map(({ name, epochs, result, plannedEpochs }) => {
+    const tested = epochs.filter((e) => e.testBitsPerDim !== undefined);
+    return {
+      x: tested.map((e) => e.epoch + 1), y: tested.map((e) => e.testBitsPerDim!), mode: 'lines+markers',
+      name: result ? name : `${name} (${epochs.length} of ${plannedEpochs} epochs so far)`,
+    };
+  });
+  if (traces.length > 0) {
+    outputs.display.html(chartHtml({
+      data: traces,
+      layout: { title: { text: `test bits/dim per epoch: ${names.join(' vs ')}` }, xaxis: { title: { text: 'epoch' } }, yaxis: { title: { text: 'test bits/dim' } }, height: 340 },
+    }));
+  }
+  return standings;
 }

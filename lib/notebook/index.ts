@@ -69,6 +69,8 @@ export const compareRuns = recordedRuns.compareRuns;
 export const loadRun = session.loadRun;
 // What the same model reaches after the original's full run (results/NAME, npm run reproduce).
 export const showFullRun = fullRun.showFullRun;
+// Full runs side by side (notebook 05: what the blind spot costs after 15 epochs).
+export const showFullRunComparison = fullRun.showFullRunComparison;
 export const effectiveConfig = config.effectiveConfig;
 export const smokeRequested = location.smokeRequested;
 // Notebook 05-blind-spot (receptive fields, the leak demonstration, the pixel-by-pixel likelihood check).

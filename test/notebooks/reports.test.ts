@@ -144,11 +144,15 @@ test('04-vae: the negative ELBO chart with reconstruction and KL (KL in its own 
   assert.match(html, /final test bits\/dim \(negative ELBO\)/);
 });
 
-test('05-blind-spot: field tables with the blind area counted, both training charts and the comparison, both grids, the check', () => {
+test('05-blind-spot: field tables with the blind area counted, the full runs compared, both training charts and the comparison, both grids, the check', () => {
   const html = fs.readFileSync(path.join(outDir, '05-blind-spot.html'), 'utf8');
   assert.equal(html.split(`${PLOTLY_BUNDLE_ATTRIBUTE}=`).length - 1, 1, 'plotly.js inlined exactly once');
-  assert.equal(charts(html).length, 3, 'the two training charts and the comparison');
-  assert.equal(charts(html)[2].data.length, 4, 'comparison: train and test of both models');
+  assert.equal(charts(html).length, 4, 'the full runs\' test curves, the two training charts and the comparison');
+  // gated-5x30 is in results/ (15 epochs, each evaluated); gated-blindspot-5x30 joins it once it has an epoch
+  const gated = charts(html)[0].data.find((trace) => trace.name === 'gated-5x30');
+  assert.equal(gated?.y.length, 15, 'gated-5x30: a test point per epoch');
+  assert.match(html, /Full runs side by side/);
+  assert.equal(charts(html)[3].data.length, 4, 'comparison: train and test of both models');
   assert.equal(pngs(html).length, 12 + 9 + 2, 'kinds x depths fields, 3 x 3 colour fields, two sample grids');
   assert.match(html, /seen 175, <b[^>]*>blind 45<\/b>/, 'simple model, 10 layers, kernel 3');
   assert.match(html, /own pixel: R: future, G: future, B: future/);
