@@ -1,7 +1,8 @@
-// Add on every core for the two cases a PixelCNN training step runs over whole feature maps: same-shape adds
-// (tfjs's backprop accumulates the gradient of a tensor used twice with Add; residual and link adds) and the
-// bias broadcasts [N, H, W, C] + [C] and + [N, 1, 1, C]. The wasm backend's Add is SIMD but single-threaded; other broadcasts and
-// dtypes stay there (lib/backend/native-eltwise.ts decides).
+// Add on every core for the cases a PixelCNN training step runs over whole feature maps: same-shape adds
+// (tfjs's backprop accumulates the gradient of a tensor used twice with Add; residual and link adds), the bias
+// broadcast [N, H, W, C] + [C] and a conditional layer's per-image [N, H, W, C] + [N, 1, 1, C]. The wasm
+// backend's Add is SIMD but single-threaded; other broadcasts and dtypes stay there (lib/backend/native-eltwise.ts
+// decides).
 #include "common.h"
 #include <algorithm>
 #include <cstdint>
