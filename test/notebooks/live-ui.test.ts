@@ -1,8 +1,8 @@
 /**
  * The interactive path, in the real classic Jupyter page: `npm run notebook` (PIXEL_SMOKE=1), Chromium driven
  * by playwright-core runs every cell of a copy of 03-conditional. While it trains, the progress line changes in
- * place and the plotly chart is drawn (plotly.js loads although the page has RequireJS); afterwards both grid
- * images load and the results table is shown, with nothing on stderr. ~1 minute.
+ * place and the plotly chart is drawn (plotly.js loads although the page has RequireJS); afterwards the grid
+ * images load (sample, class, and the full run's once results/ has it) and the results table is shown, with nothing on stderr. ~1 minute.
  *
  * The copy lives in runs/ (ignored by git) and autosave is switched off, so the committed notebook stays
  * without outputs.
@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { launchChromium, openNotebook, pollPage, recordedProgress, recordProgress, root, runAllCells, scratchCopy, skipReason, startNotebookServer } from './notebook-page';
+import { launchChromium, openNotebook, pageState, pollPage, recordedProgress, recordProgress, root, runAllCells, scratchCopy, skipReason, startNotebookServer } from './notebook-page';
 
 test('in the classic notebook page the training display updates live, the chart draws and the grids load', { skip: skipReason, timeout: 240_000 }, async () => {
   const notebook = scratchCopy('03-conditional', 'ui-test');
@@ -32,11 +32,14 @@ test('in the classic notebook page the training display updates live, the chart 
     assert.ok(progressSeen.size >= 3, `the progress line changed in place while training (${progressSeen.size} states seen)`);
     assert.ok(chartWhileTraining, 'the chart was drawn while training ran');
     assert.ok(state.chartSvgs > 0, 'the final chart is drawn');
-    assert.equal(state.grids.length, 2, 'the sample grid and the class grid');
-    assert.ok(state.grids.every((w) => w > 0), `grid images load: ${state.grids}`);
     assert.match(state.progress, /^done: 8 steps/);
     // The last cell's live sampler (lib/live) mounts in the notebook page too, and samples.
     await page.waitForSelector('.pixel-live[data-state="ready"]', { timeout: 90_000 });
+    // Every cell before the last has run: the sample grid, the class grid, and the full run's once it is in results/
+    const { grids } = await pageState(page);
+    const fullRun = fs.existsSync(path.join(root, 'results', 'conditional-5x30', 'result.json')) ? 1 : 0;
+    assert.equal(grids.length, 2 + fullRun, 'the sample grid, the class grid (and the full run\'s grid)');
+    assert.ok(grids.every((w) => w > 0), `grid images load: ${grids}`);
     await page.click('.pixel-live-sample');
     await page.waitForSelector('.pixel-live[data-state="done"]', { timeout: 90_000 });
   } finally {
