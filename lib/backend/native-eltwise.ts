@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { SOFTMAX_CE_KERNEL } from '../ops/softmax-cross-entropy';
 import { GATED_ACTIVATION_GRAD_KERNEL, GATED_ACTIVATION_KERNEL } from '../ops/gated-activation';
-import { broadcastBlock, f32, KernelArgs, reducedShape, reductionBlock, WasmBackendLike, wasmKernel } from './wasm-kernel-util';
+import { broadcastBlock, reducedShape, reductionBlock } from './block-shapes';
+import { f32, KernelArgs, WasmBackendLike, wasmKernel } from './wasm-kernel-util';
 import type { NativeAddon } from './native';
 
 type Kernel = (args: KernelArgs) => TensorInfo | TensorInfo[];

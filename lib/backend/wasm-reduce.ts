@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { f32, KernelArgs, reducedShape, reductionBlock, stockKernels, WasmBackendLike } from './wasm-kernel-util';
+import { reducedShape, reductionBlock } from './block-shapes';
+import { f32, KernelArgs, stockKernels, WasmBackendLike } from './wasm-kernel-util';
 
 export function blockSum(args: KernelArgs): TensorInfo {
   const { x } = args.inputs;
