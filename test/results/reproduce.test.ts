@@ -1,5 +1,5 @@
 /**
- * `npm run reproduce` on a tiny run list (a 2-layer gated PixelCNN, 10 steps per epoch, 2 epochs) in temporary
+ * `npm run reproduce` on a tiny run list (a 2-layer gated PixelCNN, 10 steps per epoch, 2 epochs; a 1-layer PixelVAE) in temporary
  * folders: a run interrupted after its first epoch (a real child process, stopped with SIGINT) continues to the same
  * weights as an uninterrupted one (to float32 rounding, as test/train/trainer.test.ts allows a resumed run), is exported (weights only, history, grid, result.json), recomputed from its
  * weights file by verifyResult, skipped once up to date, estimated while unfinished (or timed over its first steps
@@ -27,7 +27,9 @@ import { setUpBackend } from '../helpers';
 const root = path.resolve(__dirname, '..', '..');
 const ARGV = ['-m', 'gated', '-x', '2', '-k', '3', '-c', '8', '-b', '32', '--limit', '320', '--test-limit', '32', '-e', '2', '--no-samples', '--workers', '0'];
 const tiny = (name: string, argv = ARGV): ReproduceRun => ({ name, summary: `tiny gated ${name}`, task: 'mnist', argv, reference: 'a test' });
-const RUNS = [tiny('tiny'), tiny('tiny-again'), tiny('tiny-later')];
+// A PixelVAE as small as its flags allow: its test noise is drawn per batch from a seed, so its figure recomputes too.
+const VAE_ARGV = ['-m', 'vae-up', '-x', '1', '-k', '3', '-c', '8', '--zsize', '4', '--vae-channels', '16', '-b', '32', '--limit', '320', '--test-limit', '32', '-e', '1', '--no-samples', '--workers', '0'];
+const RUNS = [tiny('tiny'), tiny('tiny-again'), tiny('tiny-later'), tiny('tiny-vae', VAE_ARGV)];
 
 function readJson(file: string): unknown {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -120,6 +122,25 @@ describe('npm run reproduce', () => {
     assert.equal(check.images, 1000);
     assert.ok(check.difference <= 1e-5, `recomputed ${check.recomputed.bitsPerDim}, recorded ${check.recorded.bitsPerDim}`);
     assert.ok(check.recomputed.bitsPerDim > 0 && check.recomputed.bitsPerDim < 8);
+  });
+
+  test('a PixelVAE run is exported with its ELBO parts, and verifyResult recomputes them from its weights file', async () => {
+    assert.equal(await run(['tiny-vae']), 0, lines.join('\n'));
+    const result = readResult(path.join(results, 'tiny-vae'));
+    assert.equal(result.model, 'vae-up');
+    const { reconstruction, kl } = result.test.parts!;
+    // The parts are summed apart in float32: they add up to float32 rounding.
+    assert.ok(Math.abs(reconstruction + kl - result.test.bitsPerDim) <= 1e-5, JSON.stringify(result.test));
+    assert.ok(kl > 0, `kl ${kl}`);
+    const check = await verifyResult(path.join(results, 'tiny-vae'), { dataset });
+    assert.equal(check.images, 1000);
+    assert.ok(check.difference <= 1e-5, `recomputed ${check.recomputed.bitsPerDim}, recorded ${check.recorded.bitsPerDim}`);
+    for (const part of ['reconstruction', 'kl'] as const) {
+      const [recorded, recomputed] = [check.recorded.parts![part], check.recomputed.parts![part]];
+      assert.ok(Math.abs(recorded - recomputed) <= 1e-5, `${part}: recorded ${recorded}, recomputed ${recomputed}`);
+    }
+    assert.match(fs.readFileSync(path.join(results, 'README.md'), 'utf8'),
+      new RegExp(`\\| \`tiny-vae\` \\|[^\\n]*\\| ${result.test.bitsPerDim.toFixed(4)} = reconstruction ${reconstruction.toFixed(4)} \\+ kl ${kl.toFixed(4)} \\(32 images\\) \\|`));
   });
 
   test('a run already exported and unchanged is skipped; the table has its row and the rest pending', async () => {
