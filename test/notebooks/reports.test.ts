@@ -151,6 +151,10 @@ test('05-blind-spot: field tables with the blind area counted, the full runs com
   // gated-5x30 is in results/ (15 epochs, each evaluated); gated-blindspot-5x30 joins it once it has an epoch
   const gated = charts(html)[0].data.find((trace) => trace.name === 'gated-5x30');
   assert.equal(gated?.y.length, 15, 'gated-5x30: a test point per epoch');
+  if (fs.existsSync(path.join(root, 'results', 'gated-blindspot-5x30', 'result.json'))) {
+    const blind = charts(html)[0].data.find((trace) => trace.name === 'gated-blindspot-5x30');
+    assert.equal(blind?.y.length, 15, 'gated-blindspot-5x30, exported: a test point per epoch');
+  }
   assert.match(html, /Full runs side by side/);
   assert.equal(charts(html)[3].data.length, 4, 'comparison: train and test of both models');
   assert.equal(pngs(html).length, 12 + 9 + 2, 'kinds x depths fields, 3 x 3 colour fields, two sample grids');
