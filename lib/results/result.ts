@@ -118,17 +118,42 @@ export function checkResult(value: unknown, source: string): ResultRecord {
   return record;
 }
 
+/** A JSON file's contents, unchecked; a file that does not parse is an error naming it. */
+export function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
 /** Reads and checks `dir/result.json`. */
 export function readResult(dir: string): ResultRecord {
   const file = path.join(dir, RESULT_FILE);
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist; expected the result of an exported run (npm run reproduce -- --export-only)`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-  return checkResult(parsed, file);
+  return checkResult(readJsonFile(file), file);
+}
+
+/** An exported run's epochs: test bits/dim where the epoch was evaluated. */
+export interface ExportedEpoch {
+  epoch: number;
+  trainBitsPerDim: number;
+  testBitsPerDim?: number;
+  seconds: number;
+}
+
+/** Reads and checks `dir/history.json` of an exported run: its epochs in order, each with the fields the table and notebooks use. */
+export function readHistory(dir: string): ExportedEpoch[] {
+  const file = path.join(dir, HISTORY_FILE);
+  const parsed = readJsonFile(file);
+  if (!Array.isArray(parsed)) throw new Error(`${file}: expected a JSON list of epochs, got ${JSON.stringify(parsed).slice(0, 40)}`);
+  parsed.forEach((entry: unknown, i) => {
+    checkFields(entry, [['epoch', 'count'], ['trainBitsPerDim', 'number'], ['seconds', 'number']], `${file}: epoch ${i}`);
+    const { epoch, testBitsPerDim } = entry as ExportedEpoch;
+    if (epoch !== i) throw new Error(`${file}: epoch ${i}: field "epoch" is ${epoch}; expected ${i} (epochs in order from 0)`);
+    if (testBitsPerDim !== undefined) checkFields(entry, [['testBitsPerDim', 'number']], `${file}: epoch ${i}`);
+  });
+  return parsed as ExportedEpoch[];
 }
 
 export function writeResult(dir: string, record: ResultRecord): void {

@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import { isTaskName, TaskName } from '../data/dataset';
+import { readJsonFile } from './result';
 
 export interface ReproduceRun {
   /** Folder name under results/ and runs/reproduce/, and the argument of `npm run reproduce -- NAME`. */
@@ -107,12 +108,7 @@ export function checkRun(value: unknown, where: string): ReproduceRun {
 /** A run list from a JSON file (`--runs-file`: tests and experiments with other lists); names must be unique. */
 export function readRunList(file: string): ReproduceRun[] {
   if (!fs.existsSync(file)) throw new Error(`--runs-file ${file} does not exist`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const parsed = readJsonFile(file);
   if (!Array.isArray(parsed)) throw new Error(`${file}: expected a JSON list of runs, got ${typeof parsed}`);
   const runs = parsed.map((value, i) => checkRun(value, `${file}: run ${i}`));
   const seen = new Set<string>();

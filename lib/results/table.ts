@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic-file';
-import { RESULT_FILE, readResult, ResultRecord } from './result';
+import { compareWithReference, REFERENCE_FILE, ReferenceComparison } from './reference';
+import { readHistory, RESULT_FILE, readResult, ResultRecord } from './result';
 import { ReproduceRun } from './runs';
 import { SUBSET_IMAGES } from './verify';
 import { progressOf } from './partial';
@@ -16,7 +17,7 @@ import { describePending } from './timing';
 import { writeReadmeBlock } from './readme-block';
 
 export type RowStatus =
-  | { state: 'done'; result: ResultRecord }
+  | { state: 'done'; result: ResultRecord; reference?: ReferenceComparison }
   | { state: 'pending'; reason: string; parameters?: number; epochsDone?: number; epochs?: number };
 
 export interface TableRow {
@@ -28,11 +29,41 @@ const count = (n: number) => n.toLocaleString('en-US');
 const bits = (n: number) => n.toFixed(4);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** `1.2345` or, with parts, `1.2345 = reconstruction 1.2000 + kl 0.0345`; then the number of test images. */
-function bitsCell(result: ResultRecord): string {
+/**
+ * `1.2345` or, with parts, `1.2345 = reconstruction 1.2000 + kl 0.0345`; then the number of test images, and the
+ * PyTorch reference's figure after as many epochs (ours then too, where the reference is not finished).
+ */
+function bitsCell(result: ResultRecord, reference?: ReferenceComparison): string {
   const { bitsPerDim, parts, images } = result.test;
   const sum = parts ? ` = ${Object.entries(parts).map(([name, value]) => `${name} ${bits(value)}`).join(' + ')}` : '';
-  return `${bits(bitsPerDim)}${sum} (${count(images)} images)`;
+  const beside = !reference ? ''
+    : reference.epochs === result.epochs ? `; PyTorch reference ${bits(reference.theirs)}`
+      : `; after ${plural(reference.epochs, 'epoch')} ${bits(reference.ours)}, PyTorch reference ${bits(reference.theirs)}`;
+  return `${bits(bitsPerDim)}${sum} (${count(images)} images${beside})`;
+}
+
+/** The section that sets runs beside their PyTorch references, or nothing where no run has one. */
+function referenceSection(rows: readonly TableRow[]): string[] {
+  const lines = rows.flatMap(({ run, status }) => {
+    if (status.state !== 'done' || !status.reference) return [];
+    const { reference, epochs, ours, theirs } = status.reference;
+    const difference = ours - theirs;
+    const seconds = reference.epochs.slice(0, epochs).reduce((sum, epoch) => sum + epoch.seconds, 0);
+    return [`- \`${run.name}\` after ${plural(epochs, 'epoch')} of ${status.result.epochs}: ${bits(ours)} here, ${bits(theirs)} in PyTorch ` +
+      `(ours minus PyTorch: ${difference >= 0 ? '+' : '-'}${bits(Math.abs(difference))} bits/dim); PyTorch ${reference.torch} on ${plural(reference.threads, 'thread')}, ` +
+      `${formatSpan(seconds)} for those epochs: \`/usr/bin/python3 ${reference.script} ${reference.argv.join(' ')}\`.`];
+  });
+  if (lines.length === 0) return [];
+  return [
+    '## Beside PyTorch',
+    '',
+    `From \`results/NAME/${REFERENCE_FILE}\`, written by \`bench/torch_train_mnist.py --export\`: the original's full masked`,
+    'kernels in PyTorch, trained on the same MNIST files with the run\'s flags (its own initialisation and data order),',
+    'evaluated on the same test images after each epoch. Each line compares the two after the same number of epochs.',
+    '',
+    ...lines,
+    '',
+  ];
 }
 
 function backendCell({ backend }: ResultRecord): string {
@@ -45,7 +76,7 @@ export function renderRow({ run, status }: TableRow): string {
   const cells = [`\`${run.name}\``, `\`${run.argv.join(' ')}\``];
   if (status.state === 'done') {
     const { result } = status;
-    cells.push(count(result.parameters), String(result.epochs), bitsCell(result), formatSpan(result.wallSeconds), backendCell(result), result.date.slice(0, 10));
+    cells.push(count(result.parameters), String(result.epochs), bitsCell(result, status.reference), formatSpan(result.wallSeconds), backendCell(result), result.date.slice(0, 10));
   } else {
     const epochs = status.epochsDone !== undefined && status.epochs !== undefined ? `${status.epochsDone} of ${status.epochs}` : '—';
     cells.push(status.parameters !== undefined ? count(status.parameters) : '—', epochs, `pending: ${status.reason}`, '—', '—', '—');
@@ -84,6 +115,7 @@ export function renderTable(rows: readonly TableRow[]): string {
     '|---|---|---|---|---|---|---|---|',
     ...rows.map(renderRow),
     '',
+    ...referenceSection(rows),
     '## Runs',
     '',
     ...rows.map(({ run }) => `- \`${run.name}\`: ${run.summary}. Source: ${run.reference}. Reproduce: \`npm run reproduce -- ${run.name}\`.`),
@@ -97,7 +129,10 @@ export function rowFor(run: ReproduceRun, resultsRoot: string, workRoot: string)
   const resultDir = path.join(resultsRoot, run.name);
   if (fs.existsSync(path.join(resultDir, RESULT_FILE))) {
     const result = readResult(resultDir);
-    if (result.argv.join(' ') === run.argv.join(' ')) return { run, status: { state: 'done', result } };
+    if (result.argv.join(' ') === run.argv.join(' ')) {
+      const reference = compareWithReference(run, resultDir, readHistory(resultDir), result.test.images);
+      return { run, status: { state: 'done', result, ...(reference ? { reference } : {}) } };
+    }
   }
   const work = progressOf(path.join(workRoot, run.name), resultDir);
   const known = work.checkpoint ? { parameters: work.parameters, epochsDone: work.epochsDone, epochs: work.epochs } : {};

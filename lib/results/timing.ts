@@ -19,7 +19,7 @@ import { disposeRun, startRun } from '../train/run';
 import { defaultWorkerCount, startGradientWorkers } from '../train/workers';
 import { parseRunArgv } from './argv';
 import { backendThreads } from './export';
-import { Check, checkFields } from './result';
+import { Check, checkFields, readJsonFile } from './result';
 import { ReproduceRun } from './runs';
 import { describeProgress, WorkState } from './work';
 
@@ -123,12 +123,7 @@ export async function timeRun(run: ReproduceRun, options: TimingOptions): Promis
 export function readTiming(resultDir: string): StepTiming | undefined {
   const file = path.join(resultDir, TIMING_FILE);
   if (!fs.existsSync(file)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const parsed = readJsonFile(file);
   checkFields(parsed, FIELDS, file);
   const timing = parsed as StepTiming;
   if (timing.steps < 1) throw new Error(`${file}: field "steps" is ${timing.steps}; expected at least 1 timed step`);
