@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { LatentUsage } from '../diagnostics/latent-usage';
 import { writeFileAtomic } from '../io/atomic-file';
 
 /** Bits/dim on some test images; `parts` for objectives with parts (a PixelVAE: reconstruction + kl, adding up). */
@@ -13,6 +14,12 @@ export interface Measured {
   bitsPerDim: number;
   parts?: Record<string, number>;
 }
+
+/**
+ * What the export measures on its weights file; for a PixelVAE also whether its PixelCNN uses z (a KL above 0 does
+ * not show it: lib/diagnostics/latent-usage.ts), on the same test images.
+ */
+export type SubsetMeasure = Measured & { latent?: LatentUsage };
 
 export interface ResultRecord {
   name: string;
@@ -32,7 +39,7 @@ export interface ResultRecord {
    * Measured at export from the exported weights (results/NAME/weights.ckpt) on the first `images` test images in
    * batches of `batchSize` (a PixelVAE's noise is drawn per batch): verifyResult recomputes exactly this.
    */
-  subset: Measured & { batchSize: number };
+  subset: SubsetMeasure & { batchSize: number };
   /** Seconds of training and evaluation, summed over the epochs (sample grids not included). */
   wallSeconds: number;
   backend: {
@@ -92,6 +99,10 @@ const FIELDS: readonly [string, Check][] = [
   ['source.checkpointSha256', 'string'], ['source.steps', 'count'],
 ];
 
+const LATENT_FIELDS: readonly [string, Check][] = [
+  ['subset.latent.images', 'count'], ['subset.latent.ownBitsPerDim', 'number'], ['subset.latent.otherBitsPerDim', 'number'], ['subset.latent.bitsPerImage', 'number'],
+];
+
 /** Checks parsed JSON against `fields` (dotted paths and what each must hold); `source` (the file) starts every error, which names the field. */
 export function checkFields(value: unknown, fields: readonly [string, Check][], source: string): void {
   for (const [field, check] of fields) {
@@ -114,6 +125,7 @@ export function checkFields(value: unknown, fields: readonly [string, Check][], 
 export function checkResult(value: unknown, source: string): ResultRecord {
   checkFields(value, FIELDS, source);
   const record = value as ResultRecord;
+  if (record.subset.latent !== undefined) checkFields(value, LATENT_FIELDS, source);
   if (Number.isNaN(Date.parse(record.date))) throw new Error(`${source}: field "date" is ${JSON.stringify(record.date)}; expected an ISO 8601 date`);
   return record;
 }

@@ -30,16 +30,19 @@ const bits = (n: number) => n.toFixed(4);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
- * `1.2345` or, with parts, `1.2345 = reconstruction 1.2000 + kl 0.0345`; then the number of test images, and the
- * PyTorch reference's figure after as many epochs (ours then too, where the reference is not finished).
+ * `1.2345` or, with parts, `1.2345 = reconstruction 1.2000 + kl 0.0345`; then the number of test images, what a
+ * PixelVAE's own z saves, and the PyTorch reference's figure after as many epochs (ours then too, where the
+ * reference is not finished).
  */
 function bitsCell(result: ResultRecord, reference?: ReferenceComparison): string {
   const { bitsPerDim, parts, images } = result.test;
   const sum = parts ? ` = ${Object.entries(parts).map(([name, value]) => `${name} ${bits(value)}`).join(' + ')}` : '';
+  const usage = result.subset.latent;
+  const latent = usage ? `; on the first ${count(usage.images)}, its own z saves ${usage.bitsPerImage.toFixed(1)} bits per image` : '';
   const beside = !reference ? ''
     : reference.epochs === result.epochs ? `; PyTorch reference ${bits(reference.theirs)}`
       : `; after ${plural(reference.epochs, 'epoch')} ${bits(reference.ours)}, PyTorch reference ${bits(reference.theirs)}`;
-  return `${bits(bitsPerDim)}${sum} (${count(images)} images${beside})`;
+  return `${bits(bitsPerDim)}${sum} (${count(images)} images${latent}${beside})`;
 }
 
 /** The section that sets runs beside their PyTorch references, or nothing where no run has one. */
@@ -105,7 +108,9 @@ export function renderTable(rows: readonly TableRow[]): string {
     'on any machine continues it from there.',
     '',
     '- **test bits/dim**: the last epoch\'s evaluation on the test set (all of it unless the run limits it; the image',
-    '  count is given). PixelVAE: the negative ELBO, reconstruction + KL. Lower is better.',
+    '  count is given). PixelVAE: the negative ELBO, reconstruction + KL, and how many bits per image its PixelCNN saves',
+    `  given each image's own z rather than another image's (on the first ${count(SUBSET_IMAGES)} test images; about 0: it ignores z,`,
+    '  posterior collapse, whatever the KL). Lower bits/dim is better.',
     `- Each result also records the bits/dim of its \`weights.ckpt\` on the first ${count(SUBSET_IMAGES)} test images, measured at`,
     '  export; a test recomputes it from the weights file (`verifyResult` in lib/results/verify.ts).',
     '- **wall time**: training and evaluation summed over the epochs; **backend**: the compute backend, its threads and',

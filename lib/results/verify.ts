@@ -13,13 +13,18 @@ import { readCheckpoint } from '../train/checkpoint-file';
 import { trainConfig } from '../train/config';
 import { checkShape } from '../train/run';
 import { Trainer } from '../train/trainer';
-import { Measured, readResult, WEIGHTS_FILE } from './result';
+import { latentUsage } from '../diagnostics/latent-usage';
+import { PixelVAE } from '../models/vae';
+import { readResult, SubsetMeasure, WEIGHTS_FILE } from './result';
 
 /** Test images the export measures its weights on: enough for a stable figure, few enough for a test. */
 export const SUBSET_IMAGES = 1000;
 
-/** Bits/dim (and parts) of a checkpoint's weights on the first `images` test images, in batches of `batchSize`. */
-export async function evaluateWeights(checkpoint: Checkpoint, dataset: Dataset, images: number, batchSize: number, source: string): Promise<Measured> {
+/**
+ * Bits/dim (and parts) of a checkpoint's weights on the first `images` test images, in batches of `batchSize`; for a
+ * PixelVAE also the bits per image its own z saves on them (latentUsage: no noise, the encoder means).
+ */
+export async function evaluateWeights(checkpoint: Checkpoint, dataset: Dataset, images: number, batchSize: number, source: string): Promise<SubsetMeasure> {
   checkShape(checkpoint.modelConfig, dataset, source);
   const model = buildModel(checkpoint.modelConfig);
   // Nothing trains: the trainer is here for its evaluation, which is the one every bits/dim in a history comes from.
@@ -29,7 +34,8 @@ export async function evaluateWeights(checkpoint: Checkpoint, dataset: Dataset, 
     trainer = new Trainer(model.objective(), dataset, trainConfig({ batchSize }));
     const count = Math.min(images, dataset.test.count);
     const { bitsPerDim, parts } = await trainer.evaluate(dataset.test, count);
-    return { images: count, bitsPerDim, ...(parts ? { parts } : {}) };
+    const latent = model instanceof PixelVAE ? await latentUsage(model, dataset.test.images, count, batchSize) : undefined;
+    return { images: count, bitsPerDim, ...(parts ? { parts } : {}), ...(latent ? { latent } : {}) };
   } finally {
     trainer?.optimizer.dispose();
     model.params.dispose();
@@ -42,9 +48,9 @@ export interface Verification {
   weights: string;
   images: number;
   batchSize: number;
-  /** result.json's subset figure, and the one computed now from the weights file. */
-  recorded: Measured;
-  recomputed: Measured;
+  /** result.json's subset figures, and those computed now from the weights file. */
+  recorded: SubsetMeasure;
+  recomputed: SubsetMeasure;
   /** |recomputed - recorded| bits/dim. */
   difference: number;
 }
@@ -64,6 +70,6 @@ export async function verifyResult(dir: string, options: { dataset?: Dataset } =
   if (recomputed.images !== images) {
     throw new Error(`${path.join(dir, 'result.json')}: field "subset.images" is ${images}, but ${dataset.name} has only ${dataset.test.count} test images`);
   }
-  const recorded: Measured = { images, bitsPerDim: record.subset.bitsPerDim, ...(record.subset.parts ? { parts: record.subset.parts } : {}) };
+  const recorded: SubsetMeasure = record.subset;
   return { name: record.name, weights, images, batchSize, recorded, recomputed, difference: Math.abs(recomputed.bitsPerDim - recorded.bitsPerDim) };
 }

@@ -122,9 +122,10 @@ describe('npm run reproduce', () => {
     assert.equal(check.images, 1000);
     assert.ok(check.difference <= 1e-5, `recomputed ${check.recomputed.bitsPerDim}, recorded ${check.recorded.bitsPerDim}`);
     assert.ok(check.recomputed.bitsPerDim > 0 && check.recomputed.bitsPerDim < 8);
+    assert.equal(check.recomputed.latent, undefined, 'a PixelCNN has no z');
   });
 
-  test('a PixelVAE run is exported with its ELBO parts, and verifyResult recomputes them from its weights file', async () => {
+  test('a PixelVAE run is exported with its ELBO parts and its use of z, and verifyResult recomputes them from its weights file', async () => {
     assert.equal(await run(['tiny-vae']), 0, lines.join('\n'));
     const result = readResult(path.join(results, 'tiny-vae'));
     assert.equal(result.model, 'vae-up');
@@ -139,8 +140,14 @@ describe('npm run reproduce', () => {
       const [recorded, recomputed] = [check.recorded.parts![part], check.recomputed.parts![part]];
       assert.ok(Math.abs(recorded - recomputed) <= 1e-5, `${part}: recorded ${recorded}, recomputed ${recomputed}`);
     }
+    // Whether the PixelCNN uses z, measured on the same 1,000 images: own z vs the next image's, in bits per image.
+    const latent = result.subset.latent!;
+    assert.equal(latent.images, 1000);
+    assert.ok(Math.abs(latent.bitsPerImage - (latent.otherBitsPerDim - latent.ownBitsPerDim) * 28 * 28) <= 1e-9, JSON.stringify(latent));
+    assert.ok(Math.abs(check.recomputed.latent!.bitsPerImage - latent.bitsPerImage) <= 1e-2, `z saves ${check.recomputed.latent!.bitsPerImage} now, ${latent.bitsPerImage} recorded`);
     assert.match(fs.readFileSync(path.join(results, 'README.md'), 'utf8'),
-      new RegExp(`\\| \`tiny-vae\` \\|[^\\n]*\\| ${result.test.bitsPerDim.toFixed(4)} = reconstruction ${reconstruction.toFixed(4)} \\+ kl ${kl.toFixed(4)} \\(32 images\\) \\|`));
+      new RegExp(`\\| \`tiny-vae\` \\|[^\\n]*\\| ${result.test.bitsPerDim.toFixed(4)} = reconstruction ${reconstruction.toFixed(4)} \\+ kl ${kl.toFixed(4)} ` +
+        `\\(32 images; on the first 1,000, its own z saves ${latent.bitsPerImage.toFixed(1)} bits per image\\) \\|`));
   });
 
   test('a run already exported and unchanged is skipped; the table has its row and the rest pending', async () => {
