@@ -11,7 +11,7 @@ import { initBackend } from '../backend';
 import { loadDataset } from '../data';
 import { taskShape } from '../data/tasks';
 import { modelSpec, parameterCount, requirePixelVAE } from '../models';
-import { latentUsage } from '../diagnostics/latent-usage';
+import { ignoresZ, latentUsage } from '../diagnostics/latent-usage';
 import { writeFileAtomic, readCheckpoint, saveCheckpoint } from '../train/checkpoint-file';
 import { trainConfig } from '../train/config';
 import { checkpointRun, checkShape, disposeRun, modelConfigFor, resumeRun, Run, startRun } from '../train/run';
@@ -227,7 +227,7 @@ export async function train(options: TrainOptions, given: ReadonlySet<string> = 
         log(`epoch ${record.epoch}: train ${record.trainBitsPerDim.toFixed(4)} bits/dim${parts(record.trainParts)}${record.testBitsPerDim !== undefined ? `, test ${record.testBitsPerDim.toFixed(4)} bits/dim${parts(record.testParts)}` : ''} (${record.seconds.toFixed(1)} s)`);
         if (usage) {
           log(`z: on the first ${usage.images} test images, their own z saves ${usage.bitsPerImage.toFixed(1)} bits per image over another image's z` +
-            `${Math.abs(usage.bitsPerImage) < 1 ? ' (the PixelCNN ignores z: posterior collapse)' : ''}`);
+            `${ignoresZ(usage) ? ' (the PixelCNN ignores z: posterior collapse)' : ''}`);
         }
         let thumbnail: Uint8Array | undefined;
         if (record.testBitsPerDim !== undefined && options.samples) {

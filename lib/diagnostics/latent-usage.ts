@@ -22,6 +22,11 @@ export interface LatentUsage {
   bitsPerImage: number;
 }
 
+/** Below 1 bit per image the right z makes no difference worth the name: the PixelCNN ignores z (posterior collapse). */
+export function ignoresZ(usage: LatentUsage): boolean {
+  return Math.abs(usage.bitsPerImage) < 1;
+}
+
 /** Measures `count` images (NHWC bytes of the model's shape) in batches of at most `batchSize` (at least 2 images). */
 export async function latentUsage(vae: PixelVAE, images: ArrayLike<number>, count: number, batchSize = 64): Promise<LatentUsage> {
   const { height, width, colours } = vae.config;

@@ -16,6 +16,7 @@ import { readCheckpoint } from '../train/checkpoint-file';
 import type { EpochRecord } from '../train/trainer';
 import { datasetGrid } from '../sample/dataset-grid';
 import { gridPng } from '../render/grid';
+import { ignoresZ } from '../diagnostics/latent-usage';
 import { GRID_FILE, readHistory, readResult, RESULT_FILE, ResultRecord, WEIGHTS_FILE } from '../results/result';
 import { progressOf } from '../results/partial';
 import { describePending } from '../results/timing';
@@ -72,11 +73,14 @@ function comparisonFigure(session: Session, result: ResultRecord, full: readonly
 }
 
 function resultTable(result: ResultRecord): string {
+  const latent = result.subset.latent;
   const parts = result.test.parts ? ` = ${Object.entries(result.test.parts).map(([name, value]) => `${name} ${value.toFixed(4)}`).join(' + ')}` : '';
   return keyValueTable([
     ['run', `${result.name}: ${result.summary}`],
     ['flags', `npm run train -- ${result.argv.join(' ')}`],
     ['test bits/dim', `${result.test.bitsPerDim.toFixed(4)}${parts} (${result.test.images.toLocaleString('en-US')} test images)`],
+    ...(latent ? [['does the PixelCNN use z?', `its own z saves ${latent.bitsPerImage.toFixed(1)} bits per image over another image's ` +
+      `(first ${latent.images.toLocaleString('en-US')} test images${ignoresZ(latent) ? ': it ignores z, posterior collapse' : ''})`] as [string, string]] : []),
     ['trained', `${result.epochs} epochs, ${result.imagesSeen.toLocaleString('en-US')} images, ${formatDuration(result.wallSeconds)} on ${result.backend.name}`],
     ['parameters', result.parameters.toLocaleString('en-US')],
     ['date', result.date.slice(0, 10)],

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { imageSize } from '../data/dataset';
-import { latentUsage } from '../diagnostics/latent-usage';
+import { ignoresZ, latentUsage } from '../diagnostics/latent-usage';
 import { requirePixelVAE } from '../models';
 import { gridPng } from '../render/grid';
 import { streamSeeds } from '../sample/categorical';
@@ -101,7 +101,7 @@ async function reconstructions(session: Session, signal: AbortSignal): Promise<v
     ['given its own z', `${usage.ownBitsPerDim.toFixed(4)} bits/dim`],
     ["given another image's z", `${usage.otherBitsPerDim.toFixed(4)} bits/dim`],
     ['what the right z saves', `${(Math.abs(usage.bitsPerImage) < 0.05 ? 0 : usage.bitsPerImage).toFixed(1)} bits per image` +
-      `${Math.abs(usage.bitsPerImage) < 1 ? ' — the PixelCNN ignores z (posterior collapse)' : ''}`],
+      `${ignoresZ(usage) ? ' — the PixelCNN ignores z (posterior collapse)' : ''}`],
   ], { caption: `Does the PixelCNN use z? Reconstruction -log2 p(x | z) of the first ${usage.images} test images, z = an encoder mean`, className: 'pixel-table pixel-latent-usage' }));
 }
 

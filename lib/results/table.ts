@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { ignoresZ } from '../diagnostics/latent-usage';
 import { writeFileAtomic } from '../io/atomic-file';
 import { compareWithReference, REFERENCE_FILE, ReferenceComparison } from './reference';
 import { readHistory, RESULT_FILE, readResult, ResultRecord } from './result';
@@ -38,7 +39,7 @@ function bitsCell(result: ResultRecord, reference?: ReferenceComparison): string
   const { bitsPerDim, parts, images } = result.test;
   const sum = parts ? ` = ${Object.entries(parts).map(([name, value]) => `${name} ${bits(value)}`).join(' + ')}` : '';
   const usage = result.subset.latent;
-  const latent = usage ? `; on the first ${count(usage.images)}, its own z saves ${usage.bitsPerImage.toFixed(1)} bits per image` : '';
+  const latent = usage ? `; on the first ${count(usage.images)}, its own z saves ${usage.bitsPerImage.toFixed(1)} bits per image${ignoresZ(usage) ? ': z ignored' : ''}` : '';
   const beside = !reference ? ''
     : reference.epochs === result.epochs ? `; PyTorch reference ${bits(reference.theirs)}`
       : `; after ${plural(reference.epochs, 'epoch')} ${bits(reference.ours)}, PyTorch reference ${bits(reference.theirs)}`;

@@ -46,7 +46,9 @@ describe('results table', () => {
       '| `vae-up` | `-m vae-up -e 15 -b 64 -x 5 -k 5 -c 30 -l 0.001 --posterior-logvar-init -4 --free-bits 0.5` | 162,166 | 15 | 1.1000 = reconstruction 1.0500 + kl 0.0500 (10,000 images) | 95 s | wasm, 1 thread + 1 helper worker | 2026-11-30 |');
     const latent = { images: 1000, ownBitsPerDim: 1.04, otherBitsPerDim: 1.0401, bitsPerImage: 0.0784 };
     assert.match(renderRow({ run: vae, status: { state: 'done', result: { ...result, subset: { ...result.subset, latent } } } }),
-      /\| 1\.1000 = reconstruction 1\.0500 \+ kl 0\.0500 \(10,000 images; on the first 1,000, its own z saves 0\.1 bits per image\) \|/);
+      /\| 1\.1000 = reconstruction 1\.0500 \+ kl 0\.0500 \(10,000 images; on the first 1,000, its own z saves 0\.1 bits per image: z ignored\) \|/);
+    const used = { ...latent, otherBitsPerDim: 1.05, bitsPerImage: 7.84 };
+    assert.match(renderRow({ run: vae, status: { state: 'done', result: { ...result, subset: { ...result.subset, latent: used } } } }), /its own z saves 7\.8 bits per image\) \|/);
     const gpu = record({ backend: { name: 'webgpu', description: 'webgpu (Dawn; ...)', threads: null, workers: 0 } });
     assert.match(renderRow({ run: gated, status: { state: 'done', result: gpu } }), / \| webgpu \| 2026-11-30 \|$/);
   });
