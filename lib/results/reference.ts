@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseRunArgv } from './argv';
-import { Check, checkFields, ExportedEpoch, readJsonFile } from './result';
+import { Check, checkFields, ExportedEpoch, HISTORY_FILE, readJsonFile } from './result';
 import { ReproduceRun } from './runs';
 
 export const REFERENCE_FILE = 'torch-reference.json';
@@ -95,7 +95,7 @@ export function compareWithReference(run: ReproduceRun, resultDir: string, histo
   if (epochs === 0) throw new Error(`${file}: field "epochs" is empty; expected at least one trained epoch (or no file)`);
   const theirs = reference.epochs[epochs - 1];
   const ours = history[epochs - 1].testBitsPerDim;
-  if (ours === undefined) throw new Error(`${path.join(resultDir, 'history.json')}: epoch ${epochs - 1} has no test bits/dim to set beside the reference's`);
+  if (ours === undefined) throw new Error(`${path.join(resultDir, HISTORY_FILE)}: epoch ${epochs - 1} has no test bits/dim to set beside the reference's`);
   if (theirs.test_images !== testImages) {
     throw new Error(`${file}: epochs[${epochs - 1}]: field "test_images" is ${theirs.test_images}; expected ${testImages}, the test images of the run's figure`);
   }

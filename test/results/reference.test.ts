@@ -11,9 +11,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { compareWithReference, readReference, REFERENCE_FILE, referenceConflicts, TorchReference } from '../../lib/results/reference';
-import { ExportedEpoch, HISTORY_FILE, readHistory, ResultRecord } from '../../lib/results/result';
+import { ExportedEpoch, HISTORY_FILE, readHistory } from '../../lib/results/result';
 import { ReproduceRun, RUNS } from '../../lib/results/runs';
 import { renderRow, renderTable } from '../../lib/results/table';
+import { resultRecord } from './result-record';
 
 const root = path.resolve(__dirname, '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -68,8 +69,7 @@ describe('PyTorch reference', () => {
     const full = compareWithReference(gated, dir, readHistory(dir), 10000)!;
     assert.deepEqual([full.epochs, full.ours, full.theirs], [15, history[14].testBitsPerDim, 1.2 - 14 / 100]);
 
-    const result = { name: 'gated-5x30', argv: [...gated.argv], parameters: 162166, epochs: 15, test: { images: 10000, bitsPerDim: 1.11 }, subset: { images: 1000, batchSize: 64, bitsPerDim: 1.1 }, wallSeconds: 6000,
-      backend: { name: 'native', description: 'native', threads: 2, workers: 0 }, date: '2026-11-30T10:11:12.000Z' } as ResultRecord;
+    const result = resultRecord({ test: { images: 10000, bitsPerDim: 1.11 } });
     assert.match(renderRow({ run: gated, status: { state: 'done', result, reference: full } }), /\| 1\.1100 \(10,000 images; PyTorch reference 1\.0600\) \|/);
     assert.match(renderRow({ run: gated, status: { state: 'done', result, reference: partial } }), /\| 1\.1100 \(10,000 images; after 4 epochs 1\.2200, PyTorch reference 1\.1700\) \|/);
     const table = renderTable([{ run: gated, status: { state: 'done', result, reference: full } }]);

@@ -10,7 +10,8 @@ import * as path from 'path';
 import { main } from '../../lib/cli/reproduce';
 import { parseRunArgv } from '../../lib/results/argv';
 import { backendThreads } from '../../lib/results/export';
-import { readResult, ResultRecord, writeResult } from '../../lib/results/result';
+import { readResult, writeResult } from '../../lib/results/result';
+import { resultRecord as record } from './result-record';
 import { readRunList, ReproduceRun, RUNS, selectRuns } from '../../lib/results/runs';
 import { BLOCK_BEGIN, BLOCK_END, readmeBlock, renderReadmeBlock, replaceReadmeBlock } from '../../lib/results/readme-block';
 import { renderRow, renderTable, rowFor } from '../../lib/results/table';
@@ -21,15 +22,6 @@ import { describeProgress } from '../../lib/results/work';
 const gated: ReproduceRun = RUNS.find((run) => run.name === 'gated-5x30')!;
 const vae: ReproduceRun = RUNS.find((run) => run.name === 'vae-up')!;
 
-function record(overrides: Partial<ResultRecord> = {}): ResultRecord {
-  return {
-    name: 'gated-5x30', summary: gated.summary, task: 'mnist', argv: [...gated.argv], model: 'gated', parameters: 162166, epochs: 15,
-    imagesSeen: 900000, test: { images: 10000, bitsPerDim: 1.02346 }, subset: { images: 1000, batchSize: 64, bitsPerDim: 1.01 },
-    wallSeconds: 7380, backend: { name: 'native', description: 'native (oneDNN 2.6.3, 2 threads, ...)', threads: 2, workers: 0 },
-    date: '2026-11-30T10:11:12.000Z', commit: 'a'.repeat(40), dirty: false, source: { checkpointSha256: 'b'.repeat(64), steps: 14070 },
-    ...overrides,
-  };
-}
 
 describe('results table', () => {
   test('a measured row: flags, parameters, epochs, test bits/dim with its image count, wall time, backend, date', () => {
